@@ -1,0 +1,316 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Backend names.
+const (
+	BackendSQLite = "sqlite"
+	BackendMySQL  = "mysql"
+)
+
+// Program is what the ledger needs to know of a program: its id and the
+// zone its days are counted in.
+type Program struct {
+	ID       string
+	Location *time.Location
+}
+
+// Options open a ledger.
+type Options struct {
+	// Backend is BackendSQLite (default) or BackendMySQL.
+	Backend string
+	// Path of the SQLite file (created with its folder if missing).
+	Path string
+	// DSN for MySQL, in go-sql-driver form.
+	DSN string
+	// Synchronous is SQLite's durability: "full" (default) or "normal".
+	Synchronous string
+	// BusyTimeout is how long SQLite waits for a lock (default 10s).
+	BusyTimeout time.Duration
+	// Programs the ledger accepts writes for.
+	Programs []Program
+	// Clock gives "now"; nil means time.Now. Tests inject their own.
+	Clock func() time.Time
+	// Logger; nil means no logs.
+	Logger *zap.Logger
+}
+
+// Ledger is the points ledger on one database.
+type Ledger struct {
+	backend  string
+	w        *sql.DB // writes (SQLite: one connection, so writers queue here)
+	r        *sql.DB // reads (SQLite: a pool of read-only connections)
+	programs map[string]Program
+	clock    func() time.Time
+	log      *zap.Logger
+}
+
+// Open connects to the ledger database, applies pending migrations and
+// refuses a schema newer than this binary knows.
+func Open(ctx context.Context, o Options) (*Ledger, error) {
+	l := &Ledger{
+		backend:  o.Backend,
+		programs: make(map[string]Program, len(o.Programs)),
+		clock:    o.Clock,
+		log:      o.Logger,
+	}
+	if l.backend == "" {
+		l.backend = BackendSQLite
+	}
+	if l.clock == nil {
+		l.clock = time.Now
+	}
+	if l.log == nil {
+		l.log = zap.NewNop()
+	}
+	for _, p := range o.Programs {
+		if p.Location == nil {
+			p.Location = time.UTC
+		}
+		l.programs[p.ID] = p
+	}
+	var err error
+	switch l.backend {
+	case BackendSQLite:
+		err = l.openSQLite(o)
+	case BackendMySQL:
+		err = l.openMySQL(o)
+	default:
+		return nil, fmt.Errorf("ledger: unknown backend %q (use sqlite or mysql)", l.backend)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := l.migrate(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Ledger) openSQLite(o Options) error {
+	if o.Path == "" {
+		return errors.New("ledger: the SQLite path is empty (set ledger.path)")
+	}
+	if dir := filepath.Dir(o.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("ledger: create folder for %s: %w", o.Path, err)
+		}
+	}
+	sync := strings.ToUpper(o.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return fmt.Errorf("ledger: synchronous %q: use full or normal", o.Synchronous)
+	}
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: o.Path}).EscapedPath() + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("ledger: open %s: %w", o.Path, err)
+	}
+	// One writer: SQLite allows one write transaction at a time, and
+	// queueing in the pool is cheaper and fairer than busy retries.
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return fmt.Errorf("ledger: open %s: %w", o.Path, err)
+	}
+	rq := url.Values{}
+	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+(&url.URL{Path: o.Path}).EscapedPath()+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("ledger: open %s for reading: %w", o.Path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	l.w, l.r = w, r
+	return nil
+}
+
+func (l *Ledger) openMySQL(o Options) error {
+	if o.DSN == "" {
+		return errors.New("ledger: the MySQL DSN is empty (set ledger.dsn or ledger.dsn_file)")
+	}
+	cfg, err := mysql.ParseDSN(o.DSN)
+	if err != nil {
+		// The driver's message may quote the DSN; it holds a password.
+		return errors.New("ledger: the MySQL DSN is not valid (form user:password@tcp(host:3306)/database)")
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("ledger: MySQL: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return fmt.Errorf("ledger: connect to MySQL at %s: %w", cfg.Addr, err)
+	}
+	l.w, l.r = db, db
+	return nil
+}
+
+// Close releases the database handles.
+func (l *Ledger) Close() error {
+	err := l.w.Close()
+	if l.r != l.w {
+		if rerr := l.r.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// Backend is "sqlite" or "mysql".
+func (l *Ledger) Backend() string { return l.backend }
+
+// Now is the ledger clock.
+func (l *Ledger) Now() time.Time { return l.clock() }
+
+// Program returns a configured program.
+func (l *Ledger) Program(id string) (Program, error) {
+	p, ok := l.programs[id]
+	if !ok {
+		return Program{}, fmt.Errorf("%w %q: it is not in the configuration", ErrUnknownProgram, id)
+	}
+	return p, nil
+}
+
+// maxAttempts bounds retries of a transaction that lost a race (deadlock,
+// lock timeout, or a concurrent insert of the same key).
+const maxAttempts = 5
+
+// Update runs fn in one write transaction and commits it. fn may run more
+// than once when the transaction loses a race with another writer, so it
+// must not have effects outside the transaction.
+func (l *Ledger) Update(ctx context.Context, fn func(*Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = l.update(ctx, fn)
+		if err == nil || !l.retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		l.log.Debug("transaction lost a race; retrying", zap.Int("attempt", attempt), zap.Error(err))
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
+	var opts *sql.TxOptions
+	if l.backend == BackendMySQL {
+		// Each statement sees what committed before it: reads that follow
+		// the account lock must see the lots the previous holder wrote.
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	sqlTx, err := l.w.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("ledger: begin: %w", err)
+	}
+	tx := &Tx{l: l, tx: sqlTx, ctx: ctx, now: l.clock().UTC()}
+	if err := fn(tx); err != nil {
+		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			l.log.Warn("rollback failed", zap.Error(rerr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("ledger: commit: %w", err)
+	}
+	return nil
+}
+
+// Preview runs fn in a write transaction, reads the account's balance
+// before and after, and rolls everything back: the admin sees the
+// resulting balance before saving (SPEC 3.6).
+func (l *Ledger) Preview(ctx context.Context, acct Account, fn func(*Tx) error) (before, after Balance, err error) {
+	err = l.Update(ctx, func(tx *Tx) error {
+		if before, err = tx.Balance(acct, time.Time{}); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if after, err = tx.Balance(acct, time.Time{}); err != nil {
+			return err
+		}
+		return errRollbackForPreview
+	})
+	if errors.Is(err, errRollbackForPreview) {
+		err = nil
+	}
+	return before, after, err
+}
+
+func (l *Ledger) retryable(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1213, 1205, 1062: // deadlock, lock wait timeout, duplicate key
+			return true
+		}
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// micros stores instants as Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// neverExpires is the stored expiry of points that do not expire.
+const neverExpires = int64(^uint64(0) >> 1)
+
+func expiryMicros(t *time.Time) int64 {
+	if t == nil {
+		return neverExpires
+	}
+	return micros(*t)
+}
+
+func expiryTime(us int64) *time.Time {
+	if us == neverExpires {
+		return nil
+	}
+	t := fromMicros(us)
+	return &t
+}

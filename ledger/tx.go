@@ -1,0 +1,364 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Tx is one write transaction on the ledger. Its methods are the ledger's
+// write operations; each is idempotent by (source, key).
+type Tx struct {
+	l   *Ledger
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+// Now is the instant the transaction treats as now.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Exec runs a statement in the transaction, for callers that keep their own
+// tables beside the ledger's (facts, cursors) and must commit with it.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(tx.ctx, query, args...)
+}
+
+// QueryRow runs a one-row query in the transaction.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(tx.ctx, query, args...)
+}
+
+func (tx *Tx) exec(query string, args ...any) error {
+	_, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	return err
+}
+
+func (tx *Tx) insert(query string, args ...any) (int64, error) {
+	res, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// forUpdate locks the rows read on MySQL; SQLite holds the database write
+// lock for the whole transaction already.
+func (tx *Tx) forUpdate() string {
+	if tx.l.backend == BackendMySQL {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// once runs write under the idempotency key of m: a key seen before with
+// the same request replays the stored result; with another request it is
+// an IdempotencyError. The key is stored with the movements, so a lost
+// race on it rolls the whole transaction back and Update retries into the
+// replay.
+func (tx *Tx) once(m *Meta, req any, write func() (Result, error)) (Result, error) {
+	if !validSources[m.Source] {
+		return Result{}, invalidf("source %q is not one of web, erp, pos, admin, import, api, schedule", m.Source)
+	}
+	if m.Key == "" {
+		return Result{}, invalidf("every write needs an idempotency key")
+	}
+	if len(m.Key) > 191 {
+		return Result{}, invalidf("idempotency key is longer than 191 bytes")
+	}
+	if len(m.Document) > 191 || len(m.Actor) > 191 || len(m.Reason) > 64 || len(m.Rule) > 64 || len(m.RuleVersion) > 64 {
+		return Result{}, invalidf("document and actor are limited to 191 bytes, reason, rule and rule version to 64")
+	}
+	if len(m.Note) > 2000 {
+		return Result{}, invalidf("note is longer than 2000 bytes")
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return Result{}, fmt.Errorf("ledger: hash request: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	hash := hex.EncodeToString(sum[:])
+
+	var storedHash, stored string
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT hash, result FROM idempotency WHERE source = ? AND idem_key = ?",
+		m.Source, m.Key).Scan(&storedHash, &stored)
+	switch {
+	case err == nil:
+		if storedHash != hash {
+			return Result{}, &IdempotencyError{Source: m.Source, Key: m.Key}
+		}
+		var r Result
+		if err := json.Unmarshal([]byte(stored), &r); err != nil {
+			return Result{}, fmt.Errorf("ledger: stored result of %s/%s: %w", m.Source, m.Key, err)
+		}
+		r.Replayed = true
+		return r, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return Result{}, fmt.Errorf("ledger: read idempotency key: %w", err)
+	}
+
+	if m.At.IsZero() {
+		m.At = tx.now
+	}
+	r, err := write()
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := tx.exec("INSERT INTO idempotency (source, idem_key, hash, result, created_at) VALUES (?, ?, ?, ?, ?)",
+		m.Source, m.Key, hash, string(out), micros(tx.now)); err != nil {
+		return Result{}, fmt.Errorf("ledger: store idempotency key %s/%s: %w", m.Source, m.Key, err)
+	}
+	return r, nil
+}
+
+// account is an account row, locked for the transaction.
+type account struct {
+	id          int64
+	program     Program
+	customerID  int64
+	customer    Ident
+	provisional int64
+	spent       int64
+	expired     int64
+	debt        int64
+}
+
+// customerID resolves an identifier to its customer.
+func (tx *Tx) customerID(id Ident) (int64, Ident, error) {
+	canon, err := ParseIdent(string(id))
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var cid int64
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT customer_id FROM identifiers WHERE ident = ?", string(canon)).Scan(&cid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, canon, fmt.Errorf("%w %s: no customer has this identifier yet", ErrUnknownCustomer, canon.Masked())
+	}
+	if err != nil {
+		return 0, canon, fmt.Errorf("ledger: look up customer: %w", err)
+	}
+	return cid, canon, nil
+}
+
+// EnsureCustomer returns the customer known by id, creating it when no
+// customer has that identifier yet.
+func (tx *Tx) EnsureCustomer(id Ident) (customerID int64, created bool, err error) {
+	cid, canon, err := tx.customerID(id)
+	if err == nil {
+		return cid, false, nil
+	}
+	if !errors.Is(err, ErrUnknownCustomer) {
+		return 0, false, err
+	}
+	cid, err = tx.insert("INSERT INTO customers (created_at) VALUES (?)", micros(tx.now))
+	if err != nil {
+		return 0, false, fmt.Errorf("ledger: create customer: %w", err)
+	}
+	if err := tx.exec("INSERT INTO identifiers (ident, customer_id, created_at) VALUES (?, ?, ?)",
+		string(canon), cid, micros(tx.now)); err != nil {
+		return 0, false, fmt.Errorf("ledger: create customer %s: %w", canon.Masked(), err)
+	}
+	return cid, true, nil
+}
+
+// Link makes other a further identifier of the customer known by known.
+// Linking an identifier already on the same customer does nothing; one on
+// another customer is an error (merging customers is a separate,
+// deliberate operation).
+func (tx *Tx) Link(known, other Ident) error {
+	cid, _, err := tx.customerID(known)
+	if err != nil {
+		return err
+	}
+	ocid, canon, err := tx.customerID(other)
+	switch {
+	case err == nil && ocid == cid:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: %s already belongs to another customer than %s", ErrInvalid, canon.Masked(), known.Masked())
+	case !errors.Is(err, ErrUnknownCustomer):
+		return err
+	}
+	return tx.exec("INSERT INTO identifiers (ident, customer_id, created_at) VALUES (?, ?, ?)",
+		string(canon), cid, micros(tx.now))
+}
+
+// lockAccount finds (creating if needed) and locks the account of a known
+// customer in a configured program.
+func (tx *Tx) lockAccount(a Account) (*account, error) {
+	p, err := tx.l.Program(a.Program)
+	if err != nil {
+		return nil, err
+	}
+	cid, canon, err := tx.customerID(a.Customer)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := tx.lockAccountByCustomer(p, cid)
+	if err != nil {
+		return nil, err
+	}
+	acct.customer = canon
+	return acct, nil
+}
+
+func (tx *Tx) lockAccountByCustomer(p Program, cid int64) (*account, error) {
+	acct := &account{program: p, customerID: cid}
+	q := "SELECT id, provisional, spent, expired, debt FROM accounts WHERE program = ? AND customer_id = ?" + tx.forUpdate()
+	err := tx.tx.QueryRowContext(tx.ctx, q, p.ID, cid).Scan(&acct.id, &acct.provisional, &acct.spent, &acct.expired, &acct.debt)
+	if errors.Is(err, sql.ErrNoRows) {
+		acct.id, err = tx.insert("INSERT INTO accounts (program, customer_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
+			p.ID, cid, micros(tx.now), micros(tx.now))
+		if err != nil {
+			return nil, fmt.Errorf("ledger: create account: %w", err)
+		}
+		return acct, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock account: %w", err)
+	}
+	return acct, nil
+}
+
+// lockAccountByID locks the account a movement belongs to.
+func (tx *Tx) lockAccountByID(id int64) (*account, error) {
+	acct := &account{id: id}
+	var program string
+	q := "SELECT program, customer_id, provisional, spent, expired, debt FROM accounts WHERE id = ?" + tx.forUpdate()
+	if err := tx.tx.QueryRowContext(tx.ctx, q, id).Scan(&program, &acct.customerID, &acct.provisional, &acct.spent, &acct.expired, &acct.debt); err != nil {
+		return nil, fmt.Errorf("ledger: lock account %d: %w", id, err)
+	}
+	p, err := tx.l.Program(program)
+	if err != nil {
+		return nil, err
+	}
+	acct.program = p
+	acct.customer, err = tx.primaryIdent(acct.customerID)
+	return acct, err
+}
+
+func (tx *Tx) primaryIdent(customerID int64) (Ident, error) {
+	var s string
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT ident FROM identifiers WHERE customer_id = ? ORDER BY created_at, ident LIMIT 1", customerID).Scan(&s)
+	if err != nil {
+		return "", fmt.Errorf("ledger: identifiers of customer %d: %w", customerID, err)
+	}
+	return Ident(s), nil
+}
+
+// addTotals moves the account's counters and keeps the in-memory copy in
+// step.
+func (tx *Tx) addTotals(a *account, provisional, spent, expired, debt int64) error {
+	if provisional == 0 && spent == 0 && expired == 0 && debt == 0 {
+		return nil
+	}
+	a.provisional += provisional
+	a.spent += spent
+	a.expired += expired
+	a.debt += debt
+	return tx.exec("UPDATE accounts SET provisional = ?, spent = ?, expired = ?, debt = ?, updated_at = ? WHERE id = ?",
+		a.provisional, a.spent, a.expired, a.debt, micros(tx.now), a.id)
+}
+
+// row is a movement to insert.
+type row struct {
+	kind      Kind
+	phase     Phase
+	amount    int64
+	ref       int64
+	overdraft int64
+	expires   *int64
+}
+
+func (tx *Tx) insertMovement(a *account, m *Meta, r row) (int64, error) {
+	var ref any
+	if r.ref != 0 {
+		ref = r.ref
+	}
+	var exp any
+	if r.expires != nil {
+		exp = *r.expires
+	}
+	id, err := tx.insert(`INSERT INTO movements (account_id, kind, phase, amount, ref_id, overdraft, expires_at,
+		source, idem_key, reason, document, rule, rule_version, actor, note, business_at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.id, string(r.kind), string(r.phase), r.amount, ref, r.overdraft, exp,
+		m.Source, m.Key, m.Reason, m.Document, m.Rule, m.RuleVersion, m.Actor, m.Note,
+		micros(m.At), micros(tx.now))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: write %s movement: %w", r.kind, err)
+	}
+	return id, nil
+}
+
+// stored is a movement read back for an operation that refers to it.
+type stored struct {
+	id        int64
+	accountID int64
+	kind      Kind
+	phase     Phase
+	amount    int64
+	ref       int64
+	overdraft int64
+	expires   *int64
+	source    string
+	reason    string
+	document  string
+	note      string
+}
+
+func (tx *Tx) movement(id int64) (*stored, error) {
+	s := &stored{id: id}
+	var ref, exp sql.NullInt64
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT account_id, kind, phase, amount, ref_id, overdraft, expires_at, source, reason, document, note
+		FROM movements WHERE id = ?`, id).Scan(&s.accountID, &s.kind, &s.phase, &s.amount, &ref, &s.overdraft, &exp, &s.source, &s.reason, &s.document, &s.note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w %d", ErrUnknownMovement, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read movement %d: %w", id, err)
+	}
+	s.ref = ref.Int64
+	if exp.Valid {
+		s.expires = &exp.Int64
+	}
+	return s, nil
+}
+
+// finishedBy is the post or void that finished a pending movement, if any.
+func (tx *Tx) finishedBy(id int64) (kind Kind, amount int64, err error) {
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT kind, amount FROM movements WHERE ref_id = ? AND kind IN ('post', 'void')", id).Scan(&kind, &amount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, nil
+	}
+	return kind, amount, err
+}
+
+// usable is the account's earned balance now: unexpired lot remainders
+// less uncovered overdraft.
+func (tx *Tx) usable(a *account) (int64, error) {
+	lots, err := tx.lotsAvailable(a)
+	if err != nil {
+		return 0, err
+	}
+	return lots - a.debt, nil
+}
+
+func (tx *Tx) lotsAvailable(a *account) (int64, error) {
+	var n int64
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account_id = ? AND expires_at > ? AND remaining > 0",
+		a.id, micros(tx.now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: read lots: %w", err)
+	}
+	return n, nil
+}
