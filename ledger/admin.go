@@ -29,11 +29,13 @@ func (tx *Tx) Adjust(req AdjustRequest) (Result, error) {
 		return Result{}, invalidf("an adjustment of 0 points changes nothing")
 	case req.Points < 0 && req.Expires != nil:
 		return Result{}, invalidf("only a positive adjustment can carry an expiry")
-	case req.Expires != nil && !req.Expires.After(tx.now):
-		return Result{}, invalidf("expiry %s is not in the future: the points would expire at once", req.Expires.UTC().Format("2006-01-02 15:04 MST"))
 	}
 	req.Reason = ReasonAdjustment
 	return tx.once(&req.Meta, req, func() (Result, error) {
+		// Checked after the key: a replay must succeed whenever it comes.
+		if err := tx.future(req.Expires, "the points would expire at once"); err != nil {
+			return Result{}, err
+		}
 		a, err := tx.lockAccount(req.Account)
 		if err != nil {
 			return Result{}, err
@@ -46,6 +48,14 @@ func (tx *Tx) Adjust(req AdjustRequest) (Result, error) {
 		}
 		return Result{Movements: []int64{id}}, err
 	})
+}
+
+// future refuses an expiry that is not after the transaction's now.
+func (tx *Tx) future(t *time.Time, why string) error {
+	if t != nil && !t.After(tx.now) {
+		return invalidf("expiry %s is not in the future: %s", t.UTC().Format("2006-01-02 15:04 MST"), why)
+	}
+	return nil
 }
 
 // adjustment is an admin adjustment with its corrections folded in.
@@ -317,7 +327,7 @@ func (tx *Tx) resetAccount(a *account, m *Meta) ([]int64, error) {
 			return nil, fmt.Errorf("ledger: reset of account %d took %d of %d points: %v", a.id, got, avail, err)
 		}
 		if forgiven > 0 {
-			if err := tx.exec("UPDATE debts SET remaining = 0 WHERE account_id = ?", a.id); err != nil {
+			if err := tx.exec("UPDATE debts SET forgiven = forgiven + remaining, remaining = 0 WHERE account_id = ? AND remaining > 0", a.id); err != nil {
 				return nil, fmt.Errorf("ledger: forgive debt: %w", err)
 			}
 			if err := tx.addTotals(a, 0, 0, 0, -forgiven); err != nil {
@@ -341,13 +351,13 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 	if err := checkAdminSource(&req.Meta); err != nil {
 		return Result{}, err
 	}
-	if req.Expires != nil && !req.Expires.After(tx.now) {
-		return Result{}, invalidf("expiry %s is not in the future: every point would expire at once", req.Expires.UTC().Format("2006-01-02 15:04 MST"))
-	}
 	if req.Reason == "" {
 		req.Reason = "expiry_change"
 	}
 	return tx.once(&req.Meta, req, func() (Result, error) {
+		if err := tx.future(req.Expires, "every point would expire at once"); err != nil {
+			return Result{}, err
+		}
 		accts, cid, err := tx.scope(req.Program, req.Customer)
 		if err != nil {
 			return Result{}, err

@@ -17,6 +17,7 @@ var (
 	ErrAlreadyFinal       = errors.New("movement already posted or voided")
 	ErrInvalid            = errors.New("invalid request")
 	ErrSchemaTooNew       = errors.New("database schema is newer than this pointsync")
+	ErrNestedUpdate       = errors.New("ledger: Update called inside another Update of the same ledger; do all the writes in the outer one")
 	errRollbackForPreview = errors.New("preview: roll back")
 )
 

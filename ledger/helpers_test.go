@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,41 +81,70 @@ func openSQLite(t testing.TB, clock *testClock) *Ledger {
 	return l
 }
 
-// openMySQL creates a database of its own for the test and drops it after.
+// mysqlDB is the one database the package's MySQL tests share: creating
+// and migrating a database costs seconds of DDL, emptying it milliseconds.
+var mysqlDB struct {
+	once sync.Once
+	cfg  *mysql.Config
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if mysqlDB.cfg != nil {
+		cfg := *mysqlDB.cfg
+		name := cfg.DBName
+		cfg.DBName = ""
+		if db, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
+			db.Exec("DROP DATABASE " + name)
+			db.Close()
+		}
+	}
+	os.Exit(code)
+}
+
+// openMySQL opens the shared test database, emptied.
 func openMySQL(t testing.TB, clock *testClock) *Ledger {
 	t.Helper()
 	dsn := os.Getenv(mysqlEnv)
 	if dsn == "" {
 		t.Skipf("%s is not set: MySQL ledger tests skipped (example: %s='root@tcp(127.0.0.1:3306)/')", mysqlEnv, mysqlEnv)
 	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "pointsync_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4"); err != nil {
-		t.Fatalf("create test database on %s: %v", cfg.Addr, err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", cfg.FormatDSN())
-		if err == nil {
-			db.Exec("DROP DATABASE " + name)
-			db.Close()
+	mysqlDB.once.Do(func() {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			mysqlDB.err = fmt.Errorf("%s: %w", mysqlEnv, err)
+			return
 		}
+		admin, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			mysqlDB.err = err
+			return
+		}
+		defer admin.Close()
+		b := make([]byte, 6)
+		rand.Read(b)
+		cfg.DBName = "pointsync_test_" + hex.EncodeToString(b)
+		if _, err := admin.Exec("CREATE DATABASE " + cfg.DBName + " CHARACTER SET utf8mb4"); err != nil {
+			mysqlDB.err = fmt.Errorf("create test database on %s: %w", cfg.Addr, err)
+			return
+		}
+		mysqlDB.cfg = cfg
 	})
-	cfg.DBName = name
-	l, err := Open(context.Background(), Options{Backend: BackendMySQL, DSN: cfg.FormatDSN(), Programs: testPrograms, Clock: clock.Now})
+	if mysqlDB.err != nil {
+		t.Fatal(mysqlDB.err)
+	}
+	l, err := Open(context.Background(), Options{Backend: BackendMySQL, DSN: mysqlDB.cfg.FormatDSN(), Programs: testPrograms, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	// Children first, for the foreign keys.
+	for _, table := range []string{"expiry_changes", "admin_ops", "idempotency", "debts", "consumptions", "lots", "movements", "accounts", "identifiers", "customers"} {
+		if _, err := l.w.Exec("DELETE FROM " + table); err != nil {
+			t.Fatalf("empty %s: %v", table, err)
+		}
+	}
 	return l
 }
 

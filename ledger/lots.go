@@ -85,9 +85,10 @@ func (tx *Tx) takeFromLot(lotID, debitID, movementID, n int64) error {
 // restore gives back up to amount of what debit debitID still holds, to
 // the lots it came from, latest expiry first (so what stays consumed is
 // what would have expired first). Points going back to a lot closed by a
-// reset are forfeited instead. It returns what went back to open lots and
-// what was forfeited.
-func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored, forfeited int64, err error) {
+// reset are not made usable: restore returns them per lot for the caller
+// to forfeit. It gives back less than amount when the debit holds less in
+// lots (the rest was overdraft).
+func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored int64, closed []lotRef, err error) {
 	type held struct {
 		lot    int64
 		n      int64
@@ -96,7 +97,7 @@ func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored, 
 	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT c.lot_id, SUM(c.amount), l.closed FROM consumptions c JOIN lots l ON l.id = c.lot_id
 		WHERE c.debit_id = ? GROUP BY c.lot_id, l.expires_at, l.closed HAVING SUM(c.amount) > 0 ORDER BY l.expires_at DESC, c.lot_id DESC`, debitID)
 	if err != nil {
-		return 0, 0, fmt.Errorf("ledger: read consumption of %d: %w", debitID, err)
+		return 0, nil, fmt.Errorf("ledger: read consumption of %d: %w", debitID, err)
 	}
 	var hs []held
 	for rows.Next() {
@@ -104,16 +105,16 @@ func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored, 
 		var closed int
 		if err := rows.Scan(&h.lot, &h.n, &closed); err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, nil, err
 		}
 		h.closed = closed != 0
 		hs = append(hs, h)
 	}
 	if err := rows.Close(); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	left := amount
 	for _, h := range hs {
@@ -124,26 +125,23 @@ func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored, 
 		left -= n
 		if err := tx.exec("INSERT INTO consumptions (debit_id, lot_id, movement_id, amount) VALUES (?, ?, ?, ?)",
 			debitID, h.lot, movementID, -n); err != nil {
-			return 0, 0, fmt.Errorf("ledger: record restoration: %w", err)
+			return 0, nil, fmt.Errorf("ledger: record restoration: %w", err)
 		}
 		if h.closed {
-			forfeited += n
+			closed = append(closed, lotRef{id: h.lot, remaining: n})
 			continue
 		}
 		if err := tx.exec("UPDATE lots SET remaining = remaining + ? WHERE id = ?", n, h.lot); err != nil {
-			return 0, 0, fmt.Errorf("ledger: restore lot %d: %w", h.lot, err)
+			return 0, nil, fmt.Errorf("ledger: restore lot %d: %w", h.lot, err)
 		}
 		restored += n
 	}
-	if left != 0 {
-		return 0, 0, fmt.Errorf("ledger: debit %d holds %d fewer points than asked back; the ledger is inconsistent", debitID, left)
-	}
 	if restored > 0 {
 		if err := tx.coverDebt(a, movementID); err != nil {
-			return 0, 0, err
+			return 0, nil, err
 		}
 	}
-	return restored, forfeited, nil
+	return restored, closed, nil
 }
 
 // createLot turns a posted credit into a lot and lets it pay off any

@@ -213,6 +213,9 @@ func (l *Ledger) Program(id string) (Program, error) {
 	return p, nil
 }
 
+// inTxKey marks a context that is inside an Update of a ledger.
+type inTxKey struct{}
+
 // maxAttempts bounds retries of a transaction that lost a race (deadlock,
 // lock timeout, or a concurrent insert of the same key).
 const maxAttempts = 5
@@ -221,6 +224,11 @@ const maxAttempts = 5
 // than once when the transaction loses a race with another writer, so it
 // must not have effects outside the transaction.
 func (l *Ledger) Update(ctx context.Context, fn func(*Tx) error) error {
+	if ctx.Value(inTxKey{}) == l {
+		// SQLite has one write connection: the inner transaction would
+		// wait forever for the outer one.
+		return ErrNestedUpdate
+	}
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = l.update(ctx, fn)
@@ -244,7 +252,7 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
-	tx := &Tx{l: l, tx: sqlTx, ctx: ctx, now: l.clock().UTC()}
+	tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(ctx, inTxKey{}, l), now: l.clock().UTC()}
 	if err := fn(tx); err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			l.log.Warn("rollback failed", zap.Error(rerr))

@@ -20,6 +20,9 @@ type Tx struct {
 	now time.Time
 }
 
+// Context is the transaction's context.
+func (tx *Tx) Context() context.Context { return tx.ctx }
+
 // Now is the instant the transaction treats as now.
 func (tx *Tx) Now() time.Time { return tx.now }
 

@@ -291,22 +291,47 @@ func (tx *Tx) refund(a *account, m *Meta, s *stored, amount int64) (int64, error
 }
 
 // giveBack returns amount of debit debitID: first what it still owes as
-// overdraft, then points to its lots; points landing on lots closed by a
-// reset are forfeited by a reset movement, so the reset keeps holding.
+// overdraft, then points to its lots, then what a reset forgave of its
+// overdraft. Points landing on lots closed by a reset, and forgiven debt
+// given back, are forfeited by a reset movement, so the reset keeps
+// holding.
 func (tx *Tx) giveBack(a *account, debitID, movementID, amount int64) error {
-	forgiven, err := tx.forgiveDebt(a, debitID, amount)
+	owed, err := tx.forgiveDebt(a, debitID, amount)
 	if err != nil {
 		return err
 	}
-	_, forfeited, err := tx.restore(a, debitID, movementID, amount-forgiven)
+	restored, closed, err := tx.restore(a, debitID, movementID, amount-owed)
 	if err != nil {
 		return err
 	}
-	if forfeited > 0 {
-		m := &Meta{Source: SourceSchedule, Key: fmt.Sprintf("reset-forfeit:%d", movementID), Reason: ReasonReset,
-			Note: "points given back to lots closed by a reset", At: tx.now}
-		if _, err := tx.insertMovement(a, m, row{kind: KindReset, amount: forfeited, ref: movementID}); err != nil {
-			return err
+	var forfeited int64
+	for _, c := range closed {
+		forfeited += c.remaining
+	}
+	if rest := amount - owed - restored - forfeited; rest > 0 {
+		res, err := tx.tx.ExecContext(tx.ctx, "UPDATE debts SET forgiven = forgiven - ? WHERE debit_id = ? AND forgiven >= ?", rest, debitID, rest)
+		if err != nil {
+			return fmt.Errorf("ledger: give back forgiven debt: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("ledger: debit %d holds %d fewer points than asked back; the ledger is inconsistent", debitID, rest)
+		}
+		forfeited += rest
+	}
+	if forfeited == 0 {
+		return nil
+	}
+	m := &Meta{Source: SourceSchedule, Key: fmt.Sprintf("reset-forfeit:%d", movementID), Reason: ReasonReset,
+		Note: "points given back after a reset closed the account's points", At: tx.now}
+	id, err := tx.insertMovement(a, m, row{kind: KindReset, amount: forfeited, ref: movementID})
+	if err != nil {
+		return err
+	}
+	// The lots never held these points again: the reset takes them at once,
+	// recorded like any consumption so each lot's history adds up.
+	for _, c := range closed {
+		if err := tx.exec("INSERT INTO consumptions (debit_id, lot_id, movement_id, amount) VALUES (?, ?, ?, ?)", id, c.id, id, c.remaining); err != nil {
+			return fmt.Errorf("ledger: record forfeit: %w", err)
 		}
 	}
 	return nil

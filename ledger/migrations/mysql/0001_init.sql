@@ -80,6 +80,7 @@ CREATE TABLE debts (
     debit_id    BIGINT NOT NULL PRIMARY KEY,
     account_id  BIGINT NOT NULL,
     remaining   BIGINT NOT NULL,
+    forgiven    BIGINT NOT NULL DEFAULT 0,
     KEY debts_account (account_id, debit_id)
 ) ENGINE=InnoDB;
 

@@ -76,11 +76,13 @@ CREATE TABLE consumptions (
 );
 CREATE INDEX consumptions_debit ON consumptions(debit_id, lot_id);
 
--- Projection: the part of an overdraft spend no lot has covered yet.
+-- Projection: the part of an overdraft spend no lot has covered yet, and
+-- the part a reset forgave.
 CREATE TABLE debts (
     debit_id    INTEGER PRIMARY KEY REFERENCES movements(id),
     account_id  INTEGER NOT NULL REFERENCES accounts(id),
-    remaining   INTEGER NOT NULL
+    remaining   INTEGER NOT NULL,
+    forgiven    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX debts_account ON debts(account_id, debit_id);
 
