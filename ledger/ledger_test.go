@@ -328,7 +328,9 @@ func TestUnknowns(t *testing.T) {
 			return tx.Credit(CreditRequest{Account: Account{"shop", "web:nobody"}, Meta: Meta{Source: SourceWeb, Key: "x"}, Amount: 1})
 		})
 		wantErr(t, err, ErrUnknownCustomer)
-		_, err = h.try(func(tx *Tx) (Result, error) { return tx.Void(FinishRequest{Movement: 999, Meta: Meta{Source: SourceWeb, Key: "y"}}) })
+		_, err = h.try(func(tx *Tx) (Result, error) {
+			return tx.Void(FinishRequest{Movement: 999, Meta: Meta{Source: SourceWeb, Key: "y"}})
+		})
 		wantErr(t, err, ErrUnknownMovement)
 		h.customer("web:known")
 		wantBalance(t, h.balance("shop", "web:known", time.Time{}), 0, 0, 0, 0)
