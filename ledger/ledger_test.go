@@ -360,6 +360,35 @@ func TestLinkIdentifiers(t *testing.T) {
 	})
 }
 
+func TestTryUndoesOnlyItsPart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
+		h := newH(t, l)
+		err := l.Update(h.ctx, func(tx *Tx) error {
+			if _, _, err := tx.EnsureCustomer("web:kept"); err != nil {
+				return err
+			}
+			err := tx.Try(func() error {
+				if _, _, err := tx.EnsureCustomer("web:undone"); err != nil {
+					return err
+				}
+				_, err := tx.Spend(SpendRequest{Account: Account{"shop", "web:undone"}, Meta: Meta{Source: SourceAPI, Key: "t"}, Amount: 5})
+				return err
+			})
+			wantErr(t, err, ErrInsufficient)
+			return tx.Try(func() error {
+				_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:kept"}, Meta: Meta{Source: SourceAPI, Key: "t"}, Amount: 5})
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBalance(t, h.balance("shop", "web:kept", time.Time{}), 5, 0, 0, 0)
+		_, err = l.Balance(h.ctx, Account{"shop", "web:undone"}, time.Time{})
+		wantErr(t, err, ErrUnknownCustomer)
+	})
+}
+
 func TestNestedUpdateIsRefused(t *testing.T) {
 	l := openSQLite(t, &testClock{t: time.Now()})
 	ctx := context.Background()

@@ -290,8 +290,10 @@ func (p *prop) check(c Ident) {
 	if b.Earned != usable-debt || (debt > 0 && usable > 0) {
 		p.fail("%s: earned %d, usable lots %d, debt %d", c, b.Earned, usable, debt)
 	}
-	if err := q.QueryRow(`SELECT COUNT(*) FROM lots l WHERE l.remaining < 0 OR l.remaining <> l.amount -
-		(SELECT COALESCE(SUM(c.amount), 0) FROM consumptions c WHERE c.lot_id = l.id)`).Scan(&bad); err != nil {
+	if err := q.QueryRow(`SELECT COUNT(*) FROM lots l JOIN accounts a ON a.id = l.account_id JOIN identifiers i ON i.customer_id = a.customer_id
+		WHERE i.ident = ? AND (l.remaining < 0 OR l.remaining <> l.amount -
+		(SELECT COALESCE(SUM(c.amount), 0) FROM consumptions c WHERE c.lot_id = l.id AND c.debit_id IN (SELECT id FROM movements WHERE account_id = a.id)))`,
+		string(c)).Scan(&bad); err != nil {
 		p.fail("%v", err)
 	}
 	if bad != 0 {

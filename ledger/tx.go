@@ -18,6 +18,28 @@ type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
+	sp  int // savepoints opened, for unique names
+}
+
+// Try runs fn inside a savepoint: when fn fails, everything it wrote is
+// undone and the transaction goes on, so one bad row or fact does not take
+// its batch down with it.
+func (tx *Tx) Try(fn func() error) error {
+	tx.sp++
+	name := fmt.Sprintf("pointsync_sp%d", tx.sp)
+	if err := tx.exec("SAVEPOINT " + name); err != nil {
+		return fmt.Errorf("ledger: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if rerr := tx.exec("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
+		}
+		if rerr := tx.exec("RELEASE SAVEPOINT " + name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("ledger: release savepoint: %w", rerr))
+		}
+		return err
+	}
+	return tx.exec("RELEASE SAVEPOINT " + name)
 }
 
 // Context is the transaction's context.

@@ -78,15 +78,17 @@ const (
 // idempotency key, the business document, the rule that computed it, who
 // asked and why, and when it happened in business terms.
 type Meta struct {
-	Source      string    `json:"source"`
-	Key         string    `json:"key"`
-	Reason      string    `json:"reason,omitempty"`
-	Document    string    `json:"document,omitempty"`
-	Rule        string    `json:"rule,omitempty"`
-	RuleVersion string    `json:"rule_version,omitempty"`
-	Actor       string    `json:"actor,omitempty"`
-	Note        string    `json:"note,omitempty"`
-	At          time.Time `json:"at"` // business time; zero means now
+	Source      string `json:"source"`
+	Key         string `json:"key"`
+	Reason      string `json:"reason,omitempty"`
+	Document    string `json:"document,omitempty"`
+	Rule        string `json:"rule,omitempty"`
+	RuleVersion string `json:"rule_version,omitempty"`
+	// Actor is who asked. It is not part of the input an idempotency key
+	// stands for: the same operation retried by someone else is a replay.
+	Actor string    `json:"-"`
+	Note  string    `json:"note,omitempty"`
+	At    time.Time `json:"at"` // business time; zero means now
 }
 
 // Account names one account: a customer in a program.
