@@ -91,7 +91,7 @@ func (tx *Tx) adjustment(id int64) (*adjustment, *account, error) {
 	if s.kind == KindWithdraw {
 		adj.value = -s.amount
 	}
-	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, kind, amount, reason FROM movements WHERE ref_id = ? ORDER BY id", id)
+	rows, err := tx.query("SELECT id, kind, amount, reason FROM movements WHERE ref_id = ? ORDER BY id", id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: read corrections of %d: %w", id, err)
 	}
@@ -215,7 +215,7 @@ func (tx *Tx) scope(program string, customer Ident) ([]*account, *int64, error) 
 		}
 		return []*account{a}, &a.customerID, nil
 	}
-	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, customer_id, provisional, spent, expired, debt FROM accounts WHERE program = ? ORDER BY id"+tx.forUpdate(), p.ID)
+	rows, err := tx.query("SELECT id, customer_id, provisional, spent, expired, debt FROM accounts WHERE program = ? ORDER BY id"+tx.forUpdate(), p.ID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: lock accounts of %s: %w", program, err)
 	}
@@ -285,7 +285,7 @@ func (tx *Tx) resetAccount(a *account, m *Meta) ([]int64, error) {
 		return nil, err
 	}
 	var ids []int64
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT m.id, m.amount FROM movements m WHERE m.account_id = ? AND m.kind = 'credit' AND m.phase = 'pending'
+	rows, err := tx.query(`SELECT m.id, m.amount FROM movements m WHERE m.account_id = ? AND m.kind = 'credit' AND m.phase = 'pending'
 		AND NOT EXISTS (SELECT 1 FROM movements f WHERE f.ref_id = m.id AND f.kind IN ('post', 'void')) ORDER BY m.id`, a.id)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read pending credits: %w", err)
@@ -392,7 +392,7 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 			append([]any{op, newExp}, args...)...); err != nil {
 			return Result{}, fmt.Errorf("ledger: record expiry changes: %w", err)
 		}
-		res, err := tx.tx.ExecContext(tx.ctx, "UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
+		res, err := tx.execResult("UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
 		if err != nil {
 			return Result{}, fmt.Errorf("ledger: set expiry: %w", err)
 		}
@@ -411,7 +411,7 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 // accounts per call, and returns how many accounts it swept. Balances are right
 // without it; it makes the expiry visible as movements.
 func (tx *Tx) SweepExpired(limit int) (int, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT DISTINCT account_id FROM lots WHERE expires_at <= ? AND remaining > 0 ORDER BY account_id LIMIT ?",
+	rows, err := tx.query("SELECT DISTINCT account_id FROM lots WHERE expires_at <= ? AND remaining > 0 ORDER BY account_id LIMIT ?",
 		micros(tx.now), limit)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: find expired lots: %w", err)

@@ -24,7 +24,7 @@ func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit int6
 	now := micros(tx.now)
 	take := func(query string, args ...any) error {
 		for taken < amount {
-			rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+			rows, err := tx.query(query, args...)
 			if err != nil {
 				return fmt.Errorf("ledger: read lots: %w", err)
 			}
@@ -94,7 +94,7 @@ func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored i
 		n      int64
 		closed bool
 	}
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT c.lot_id, SUM(c.amount), l.closed FROM consumptions c JOIN lots l ON l.id = c.lot_id
+	rows, err := tx.query(`SELECT c.lot_id, SUM(c.amount), l.closed FROM consumptions c JOIN lots l ON l.id = c.lot_id
 		WHERE c.debit_id = ? GROUP BY c.lot_id, l.expires_at, l.closed HAVING SUM(c.amount) > 0 ORDER BY l.expires_at DESC, c.lot_id DESC`, debitID)
 	if err != nil {
 		return 0, nil, fmt.Errorf("ledger: read consumption of %d: %w", debitID, err)
@@ -160,7 +160,7 @@ func (tx *Tx) createLot(a *account, lotID, creditID, amount, expires int64) erro
 func (tx *Tx) coverDebt(a *account, movementID int64) error {
 	for a.debt > 0 {
 		var debitID, remaining int64
-		err := tx.tx.QueryRowContext(tx.ctx, "SELECT debit_id, remaining FROM debts WHERE account_id = ? AND remaining > 0 ORDER BY debit_id LIMIT 1",
+		err := tx.queryRow("SELECT debit_id, remaining FROM debts WHERE account_id = ? AND remaining > 0 ORDER BY debit_id LIMIT 1",
 			a.id).Scan(&debitID, &remaining)
 		if err != nil {
 			return fmt.Errorf("ledger: account %d has debt %d but no debt rows: %w", a.id, a.debt, err)
@@ -189,7 +189,7 @@ func (tx *Tx) coverDebt(a *account, movementID int64) error {
 // returns how much it lowered.
 func (tx *Tx) forgiveDebt(a *account, debitID, amount int64) (int64, error) {
 	var remaining int64
-	err := tx.tx.QueryRowContext(tx.ctx, "SELECT remaining FROM debts WHERE debit_id = ?", debitID).Scan(&remaining)
+	err := tx.queryRow("SELECT remaining FROM debts WHERE debit_id = ?", debitID).Scan(&remaining)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil // never overdrawn
 	}
@@ -210,7 +210,7 @@ func (tx *Tx) forgiveDebt(a *account, debitID, amount int64) (int64, error) {
 // is at or before now and that still holds points.
 func (tx *Tx) sweepAccount(a *account) (int64, error) {
 	type due struct{ id, remaining, expires int64 }
-	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, remaining, expires_at FROM lots WHERE account_id = ? AND expires_at <= ? AND remaining > 0 ORDER BY expires_at, id",
+	rows, err := tx.query("SELECT id, remaining, expires_at FROM lots WHERE account_id = ? AND expires_at <= ? AND remaining > 0 ORDER BY expires_at, id",
 		a.id, micros(tx.now))
 	if err != nil {
 		return 0, fmt.Errorf("ledger: read expired lots: %w", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -57,6 +58,8 @@ type Ledger struct {
 	programs map[string]Program
 	clock    func() time.Time
 	log      *zap.Logger
+	stmts    sync.Map   // query -> *sql.Stmt on w
+	wmu      sync.Mutex // SQLite: one write transaction at a time
 }
 
 // Open connects to the ledger database, applies pending migrations and
@@ -133,9 +136,11 @@ func (l *Ledger) openSQLite(o Options) error {
 	if err != nil {
 		return fmt.Errorf("ledger: open %s: %w", o.Path, err)
 	}
-	// One writer: SQLite allows one write transaction at a time, and
-	// queueing in the pool is cheaper and fairer than busy retries.
-	w.SetMaxOpenConns(1)
+	// SQLite allows one write transaction at a time: Update queues writers
+	// on l.wmu, which is cheaper and fairer than busy retries. The second
+	// connection lets a statement be prepared while a transaction holds
+	// the first.
+	w.SetMaxOpenConns(2)
 	w.SetConnMaxLifetime(0)
 	if err := w.Ping(); err != nil {
 		w.Close()
@@ -168,6 +173,9 @@ func (l *Ledger) openMySQL(o Options) error {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
+	// Arguments are sent inside the statement text, escaped by the driver
+	// for the connection's charset: one round trip per statement.
+	cfg.InterpolateParams = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -189,6 +197,7 @@ func (l *Ledger) openMySQL(o Options) error {
 
 // Close releases the database handles.
 func (l *Ledger) Close() error {
+	l.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
 	err := l.w.Close()
 	if l.r != l.w {
 		if rerr := l.r.Close(); err == nil {
@@ -242,6 +251,10 @@ func (l *Ledger) Update(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
+	if l.backend == BackendSQLite {
+		l.wmu.Lock()
+		defer l.wmu.Unlock()
+	}
 	var opts *sql.TxOptions
 	if l.backend == BackendMySQL {
 		// Each statement sees what committed before it: reads that follow

@@ -269,7 +269,7 @@ func (tx *Tx) refundable(s *stored) (int64, error) {
 		amount = posted
 	}
 	var refunded int64
-	if err := tx.tx.QueryRowContext(tx.ctx, "SELECT COALESCE(SUM(amount), 0) FROM movements WHERE ref_id = ? AND kind = 'refund'", s.id).Scan(&refunded); err != nil {
+	if err := tx.queryRow("SELECT COALESCE(SUM(amount), 0) FROM movements WHERE ref_id = ? AND kind = 'refund'", s.id).Scan(&refunded); err != nil {
 		return 0, fmt.Errorf("ledger: read refunds of %d: %w", s.id, err)
 	}
 	return amount - refunded, nil
@@ -309,7 +309,7 @@ func (tx *Tx) giveBack(a *account, debitID, movementID, amount int64) error {
 		forfeited += c.remaining
 	}
 	if rest := amount - owed - restored - forfeited; rest > 0 {
-		res, err := tx.tx.ExecContext(tx.ctx, "UPDATE debts SET forgiven = forgiven - ? WHERE debit_id = ? AND forgiven >= ?", rest, debitID, rest)
+		res, err := tx.execResult("UPDATE debts SET forgiven = forgiven - ? WHERE debit_id = ? AND forgiven >= ?", rest, debitID, rest)
 		if err != nil {
 			return fmt.Errorf("ledger: give back forgiven debt: %w", err)
 		}
