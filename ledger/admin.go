@@ -65,7 +65,7 @@ type adjustment struct {
 	removed int64 // id of the removal, 0 if none
 }
 
-func (tx *Tx) adjustment(id int64) (*adjustment, *account, error) {
+func (tx *Tx) adjustment(id int64, expect Account) (*adjustment, *account, error) {
 	s, err := tx.movement(id)
 	if err != nil {
 		return nil, nil, err
@@ -86,6 +86,15 @@ func (tx *Tx) adjustment(id int64) (*adjustment, *account, error) {
 	a, err := tx.lockAccountByID(s.accountID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if expect != (Account{}) {
+		cid, canon, err := tx.customerID(expect.Customer)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cid != a.customerID || expect.Program != a.program.ID {
+			return nil, nil, invalidf("adjustment %d belongs to another account than %s in program %s; check the movement id", id, canon.Masked(), expect.Program)
+		}
 	}
 	adj := &adjustment{head: s, value: s.amount}
 	if s.kind == KindWithdraw {
@@ -128,7 +137,7 @@ func (tx *Tx) ChangeAdjustment(req ChangeRequest) (Result, error) {
 	}
 	req.Reason = ReasonAdjustmentChange
 	return tx.once(&req.Meta, req, func() (Result, error) {
-		adj, a, err := tx.adjustment(req.Movement)
+		adj, a, err := tx.adjustment(req.Movement, req.Account)
 		if err != nil {
 			return Result{}, err
 		}
@@ -155,7 +164,7 @@ func (tx *Tx) RemoveAdjustment(req RemoveRequest) (Result, error) {
 	}
 	req.Reason = ReasonAdjustmentRemoval
 	return tx.once(&req.Meta, req, func() (Result, error) {
-		adj, a, err := tx.adjustment(req.Movement)
+		adj, a, err := tx.adjustment(req.Movement, req.Account)
 		if err != nil {
 			return Result{}, err
 		}

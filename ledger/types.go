@@ -158,13 +158,17 @@ type ChangeRequest struct {
 	Meta
 	Movement int64 `json:"movement"`
 	Points   int64 `json:"points"`
+	// Account, when set, must be the adjustment's account: a guard
+	// against an id typed for the wrong customer.
+	Account Account `json:"account"`
 }
 
 // RemoveRequest removes an admin adjustment by writing a correcting
 // movement for its current value.
 type RemoveRequest struct {
 	Meta
-	Movement int64 `json:"movement"`
+	Movement int64   `json:"movement"`
+	Account  Account `json:"account"` // as in ChangeRequest
 }
 
 // ResetRequest zeroes one customer's account, or every account of the

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/ledger"
-	"github.com/pointsync/pointsync/rules"
 )
 
 // runAdjust adds an admin adjustment (with --preview, shows the resulting
@@ -18,13 +17,12 @@ func runAdjust(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("adjust", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	customer := fs.String("customer", "", "customer: web:ID, erp:CODE, card:NUMBER or email:ADDRESS")
 	points := fs.String("points", "", "points to add (positive) or take (negative); cents for amount programs")
 	expiry := fs.String("expiry", "", "expiry date YYYY-MM-DD of added points (they expire at the end of that day in the program's zone)")
-	note := fs.String("note", "", "note for the history")
-	who := fs.String("actor", "", "who makes the change (default: cli:<user>)")
-	key := fs.String("key", "", "idempotency key: running again with the same key and input changes nothing")
+	var au audit
+	au.register(fs)
 	change := fs.Int64("change", 0, "change the adjustment with this movement id to --points")
 	remove := fs.Int64("remove", 0, "remove the adjustment with this movement id")
 	preview := fs.Bool("preview", false, "show the balance before and after, and save nothing")
@@ -45,65 +43,39 @@ func runAdjust(ctx context.Context, a *app, args []string) error {
 	} else if *points != "" {
 		return usagef("pointsync adjust -h", "--remove takes no --points")
 	}
-	e, err := c.open(ctx, a.stderr)
+	if (*change != 0 || *remove != 0) && (*expiry != "" || *create) {
+		return usagef("pointsync adjust -h", "--expiry and --create-customer are for new adjustments")
+	}
+	id, err := customerFlag(*customer)
+	if err != nil {
+		return err
+	}
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-
-	meta := ledger.Meta{Source: ledger.SourceAdmin, Key: *key, Actor: actor(*who), Note: *note}
-	if meta.Key == "" {
-		meta.Key = newKey("cli-adjust")
+	exp, err := endOfDate("--expiry", *expiry, p)
+	if err != nil {
+		return err
 	}
-	var write func(tx *ledger.Tx) (ledger.Result, error)
-	var acct ledger.Account
-	var p rules.Program
-	switch {
-	case *change != 0 || *remove != 0:
-		if *customer == "" || *program == "" {
-			return usagef("pointsync adjust -h", "--change and --remove need --program and --customer too, to show the balance")
+
+	meta := au.meta("cli-adjust")
+	// The account is needed for a change or removal too: to show its balance.
+	acct := ledger.Account{Program: p.ID, Customer: id}
+	write := func(tx *ledger.Tx) (ledger.Result, error) {
+		switch {
+		case *change != 0:
+			return tx.ChangeAdjustment(ledger.ChangeRequest{Meta: meta, Movement: *change, Points: pts, Account: acct})
+		case *remove != 0:
+			return tx.RemoveAdjustment(ledger.RemoveRequest{Meta: meta, Movement: *remove, Account: acct})
 		}
-		if *expiry != "" || *create {
-			return usagef("pointsync adjust -h", "--expiry and --create-customer are for new adjustments")
-		}
-		if p, err = e.program(*program); err != nil {
-			return err
-		}
-		id, err := customerFlag(*customer)
-		if err != nil {
-			return err
-		}
-		acct = ledger.Account{Program: p.ID, Customer: id}
-		if *change != 0 {
-			write = func(tx *ledger.Tx) (ledger.Result, error) {
-				return tx.ChangeAdjustment(ledger.ChangeRequest{Meta: meta, Movement: *change, Points: pts})
-			}
-		} else {
-			write = func(tx *ledger.Tx) (ledger.Result, error) {
-				return tx.RemoveAdjustment(ledger.RemoveRequest{Meta: meta, Movement: *remove})
+		if *create {
+			if _, _, err := tx.EnsureCustomer(id); err != nil {
+				return ledger.Result{}, err
 			}
 		}
-	default:
-		if p, err = e.program(*program); err != nil {
-			return err
-		}
-		id, err := customerFlag(*customer)
-		if err != nil {
-			return err
-		}
-		exp, err := endOfDate("--expiry", *expiry, p)
-		if err != nil {
-			return err
-		}
-		acct = ledger.Account{Program: p.ID, Customer: id}
-		write = func(tx *ledger.Tx) (ledger.Result, error) {
-			if *create {
-				if _, _, err := tx.EnsureCustomer(id); err != nil {
-					return ledger.Result{}, err
-				}
-			}
-			return tx.Adjust(ledger.AdjustRequest{Account: acct, Meta: meta, Points: pts, Expires: exp})
-		}
+		return tx.Adjust(ledger.AdjustRequest{Account: acct, Meta: meta, Points: pts, Expires: exp})
 	}
 
 	if *preview {

@@ -16,7 +16,7 @@ func runBalance(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("balance", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	customer := fs.String("customer", "", "customer: web:ID, erp:CODE, card:NUMBER or email:ADDRESS")
 	asJSON := fs.Bool("json", false, "print the balance as JSON (the fixed form of SPEC 5)")
 	at := fs.String("at", "", "balance at this instant (RFC 3339, now or later), for checking expiry ahead")
@@ -33,15 +33,11 @@ func runBalance(ctx context.Context, a *app, args []string) error {
 			return usagef("", "--at %q: use RFC 3339, for example 2027-01-16T00:00:00+01:00", *at)
 		}
 	}
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
 	b, err := e.ledger.Balance(ctx, ledger.Account{Program: p.ID, Customer: id}, when)
 	if err != nil {
 		return err

@@ -29,6 +29,48 @@ const defaultConfig = "/etc/pointsync/pointsync.yaml"
 type common struct {
 	config   string
 	logLevel string
+	program  string
+}
+
+// registerProgram adds --program for commands that work on one program.
+func (c *common) registerProgram(fs *flag.FlagSet) {
+	fs.StringVar(&c.program, "program", "", "program id")
+}
+
+// openProgram opens the configuration and ledger and finds --program.
+func (c *common) openProgram(ctx context.Context, stderr io.Writer) (*env, rules.Program, error) {
+	e, err := c.open(ctx, stderr)
+	if err != nil {
+		return nil, rules.Program{}, err
+	}
+	p, err := e.program(c.program)
+	if err != nil {
+		e.Close()
+		return nil, rules.Program{}, err
+	}
+	return e, p, nil
+}
+
+// audit are the flags of commands that change the ledger: who, why, and
+// the idempotency key that makes a retried run harmless.
+type audit struct {
+	note, actor, key string
+}
+
+func (au *audit) register(fs *flag.FlagSet) {
+	fs.StringVar(&au.note, "note", "", "note for the history")
+	fs.StringVar(&au.actor, "actor", "", "who makes the change (default: cli:<user>)")
+	fs.StringVar(&au.key, "key", "", "idempotency key: running again with the same key and input changes nothing (default: a new key every run)")
+}
+
+// meta is the audit part of an admin write; without --key every run is a
+// new operation.
+func (au *audit) meta(prefix string) ledger.Meta {
+	m := ledger.Meta{Source: ledger.SourceAdmin, Key: au.key, Actor: actor(au.actor), Note: au.note}
+	if m.Key == "" {
+		m.Key = newKey(prefix)
+	}
+	return m
 }
 
 func (c *common) register(fs *flag.FlagSet) {

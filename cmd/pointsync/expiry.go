@@ -16,14 +16,13 @@ func runExpiry(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("expiry", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	customer := fs.String("customer", "", "only this customer (default: every customer of the program)")
 	date := fs.String("date", "", "new expiry date YYYY-MM-DD: points expire at the end of that day in the program's zone")
 	clear := fs.Bool("clear", false, "remove the expiry: the points no longer expire")
 	includeNone := fs.Bool("include-no-expiry", false, "date also the points that have no expiry")
-	note := fs.String("note", "", "note for the audit trail")
-	who := fs.String("actor", "", "who makes the change (default: cli:<user>)")
-	key := fs.String("key", "", "idempotency key for scripts that retry")
+	var au audit
+	au.register(fs)
 	if _, err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -33,20 +32,13 @@ func runExpiry(ctx context.Context, a *app, args []string) error {
 	if *clear && *includeNone {
 		return usagef("pointsync expiry -h", "--include-no-expiry goes with --date")
 	}
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
 	req := ledger.ExpiryRequest{Program: p.ID, IncludeNoExpiry: *includeNone,
-		Meta: ledger.Meta{Source: ledger.SourceAdmin, Key: *key, Actor: actor(*who), Note: *note}}
-	if req.Key == "" {
-		req.Key = newKey("cli-expiry")
-	}
+		Meta: au.meta("cli-expiry")}
 	if *customer != "" {
 		if req.Customer, err = customerFlag(*customer); err != nil {
 			return err

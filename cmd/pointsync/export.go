@@ -19,21 +19,17 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	rest, err := parseFlags(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	out := rest[0]
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
 	d, err := exportDialect(e)
 	if err != nil {
 		return err

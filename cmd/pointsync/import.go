@@ -31,7 +31,7 @@ func runImport(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	skip := fs.Bool("skip-invalid", false, "apply the good rows and report the bad ones (default: a bad row stops the whole file)")
 	report := fs.String("errors", "", "where to write the error report (default: IN.csv.errors.csv beside the input)")
 	create := fs.Bool("create-customers", false, "create customers whose identifier is not known yet (default: such rows are errors)")
@@ -42,15 +42,11 @@ func runImport(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	in := rest[0]
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
 	d, cols, err := importDialect(e)
 	if err != nil {
 		return err

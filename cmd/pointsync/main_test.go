@@ -179,6 +179,10 @@ func TestE11ThroughCLI(t *testing.T) {
 	if b := c.balance("shop", "erp:C1"); b.Earned != 250 {
 		t.Fatalf("preview saved something: %+v", b)
 	}
+	c.ok("adjust", "--program", "shop", "--customer", "web:other", "--points", "1", "--create-customer")
+	if code, _, errs := c.run("adjust", "--program", "shop", "--customer", "web:other", "--change", id, "--points", "40"); code != 1 || !strings.Contains(errs, "belongs to another account") {
+		t.Fatalf("changing another customer's adjustment: exit %d, %q", code, errs)
+	}
 	c.ok("adjust", "--program", "shop", "--customer", "erp:C1", "--change", id, "--points", "40")
 	c.ok("adjust", "--program", "shop", "--customer", "erp:C1", "--remove", id)
 	if b := c.balance("shop", "erp:C1"); b.Earned != before.Earned {

@@ -15,7 +15,7 @@ func runMovements(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("movements", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	customer := fs.String("customer", "", "customer: web:ID, erp:CODE, card:NUMBER or email:ADDRESS")
 	limit := fs.Int("limit", 50, "how many movements, newest first (at most 10000)")
 	before := fs.Int64("before", 0, "only movements older than this id (for paging)")
@@ -30,15 +30,11 @@ func runMovements(ctx context.Context, a *app, args []string) error {
 	if *limit <= 0 || *limit > 10000 {
 		return usagef("", "--limit must be between 1 and 10000")
 	}
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
 	ms, err := e.ledger.Movements(ctx, ledger.Account{Program: p.ID, Customer: id}, ledger.MovementQuery{Limit: *limit, Before: *before})
 	if err != nil {
 		return err

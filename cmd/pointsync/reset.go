@@ -17,13 +17,12 @@ func runReset(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("reset", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	program := fs.String("program", "", "program id")
+	c.registerProgram(fs)
 	customer := fs.String("customer", "", "the customer to reset")
 	all := fs.Bool("all", false, "reset every customer of the program")
 	yes := fs.Bool("yes", false, "confirm a reset of the whole program")
-	note := fs.String("note", "", "note for the audit trail")
-	who := fs.String("actor", "", "who makes the change (default: cli:<user>)")
-	key := fs.String("key", "", "idempotency key for scripts that retry")
+	var au audit
+	au.register(fs)
 	if _, err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -31,21 +30,14 @@ func runReset(ctx context.Context, a *app, args []string) error {
 		return usagef("pointsync reset -h", "give either --customer ID or --all")
 	}
 	if *all && !*yes {
-		return usagef("pointsync reset --all --yes --program "+*program, "resetting every customer of program %q cannot be undone; add --yes to confirm", *program)
+		return usagef("pointsync reset --all --yes --program "+c.program, "resetting every customer of program %q cannot be undone; add --yes to confirm", c.program)
 	}
-	e, err := c.open(ctx, a.stderr)
+	e, p, err := c.openProgram(ctx, a.stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	p, err := e.program(*program)
-	if err != nil {
-		return err
-	}
-	req := ledger.ResetRequest{Program: p.ID, Meta: ledger.Meta{Source: ledger.SourceAdmin, Key: *key, Actor: actor(*who), Note: *note}}
-	if req.Key == "" {
-		req.Key = newKey("cli-reset")
-	}
+	req := ledger.ResetRequest{Program: p.ID, Meta: au.meta("cli-reset")}
 	if *customer != "" {
 		if req.Customer, err = customerFlag(*customer); err != nil {
 			return err
