@@ -176,9 +176,36 @@ func (tx *Tx) RemoveAdjustment(req RemoveRequest) (Result, error) {
 	})
 }
 
+// expiredOf is how many points of a positive adjustment's lots have
+// expired, swept or not.
+func (tx *Tx) expiredOf(head *stored) (int64, error) {
+	var swept, unswept int64
+	if err := tx.queryRow(`SELECT COALESCE(SUM(c.amount), 0) FROM consumptions c JOIN lots l ON l.id = c.lot_id JOIN movements m ON m.id = c.debit_id
+		WHERE l.credit_id = ? AND m.kind = 'expire'`, head.id).Scan(&swept); err != nil {
+		return 0, fmt.Errorf("ledger: read expiry of adjustment %d: %w", head.id, err)
+	}
+	if err := tx.queryRow("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE credit_id = ? AND expires_at <= ? AND remaining > 0",
+		head.id, micros(tx.now)).Scan(&unswept); err != nil {
+		return 0, fmt.Errorf("ledger: read expiry of adjustment %d: %w", head.id, err)
+	}
+	return swept + unswept, nil
+}
+
 // correct writes the movement that moves an adjustment's value by delta.
 func (tx *Tx) correct(a *account, m *Meta, adj *adjustment, delta int64) (int64, error) {
 	head := adj.head
+	if head.kind == KindCredit && delta < 0 {
+		// Points of the adjustment that expired are gone already: taking
+		// them again from the customer's other points would count them twice.
+		expired, err := tx.expiredOf(head)
+		if err != nil {
+			return 0, err
+		}
+		if adj.value+delta < expired {
+			return 0, invalidf("adjustment %d: %d of its points have expired and cannot be taken back; it can go down to %d at the least (or add a new adjustment)",
+				head.id, expired, expired)
+		}
+	}
 	if head.kind == KindCredit {
 		if delta > 0 {
 			// More points: a new lot in the family, with the adjustment's expiry.
@@ -275,16 +302,18 @@ func (tx *Tx) Reset(req ResetRequest) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
+		// The result counts what was written: a program of a million
+		// accounts would not fit a list of ids in the idempotency record.
 		var res Result
 		for _, a := range accts {
 			ids, err := tx.resetAccount(a, &req.Meta)
 			if err != nil {
 				return Result{}, err
 			}
-			res.Movements = append(res.Movements, ids...)
+			res.Written += len(ids)
 		}
 		res.Accounts = len(accts)
-		_, err = tx.adminOp("reset", req.Program, cid, req, &req.Meta, len(accts), 0)
+		res.Op, err = tx.adminOp("reset", req.Program, cid, req, &req.Meta, len(accts), 0)
 		return res, err
 	})
 }
@@ -412,7 +441,11 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 		if err := tx.exec("UPDATE admin_ops SET lots = ? WHERE id = ?", n, op); err != nil {
 			return Result{}, err
 		}
-		return Result{Accounts: len(accts), Lots: int(n)}, nil
+		var holding int
+		if err := tx.queryRow("SELECT COUNT(*) FROM expiry_changes c JOIN lots l ON l.id = c.lot_id WHERE c.op_id = ? AND l.remaining > 0", op).Scan(&holding); err != nil {
+			return Result{}, fmt.Errorf("ledger: count dated lots: %w", err)
+		}
+		return Result{Accounts: len(accts), Lots: holding, Op: op}, nil
 	})
 }
 
@@ -420,25 +453,33 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 // accounts per call, and returns how many accounts it swept. Balances are right
 // without it; it makes the expiry visible as movements.
 func (tx *Tx) SweepExpired(limit int) (int, error) {
-	rows, err := tx.query("SELECT DISTINCT account_id FROM lots WHERE expires_at <= ? AND remaining > 0 ORDER BY account_id LIMIT ?",
-		micros(tx.now), limit)
+	// Only configured programs: an account of a program removed from the
+	// configuration would stop every later sweep at the same place.
+	ids := tx.l.programIDs()
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	args := []any{micros(tx.now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.query(`SELECT DISTINCT l.account_id FROM lots l JOIN accounts a ON a.id = l.account_id
+		WHERE l.expires_at <= ? AND l.remaining > 0 AND a.program IN (`+marks+`) ORDER BY l.account_id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: find expired lots: %w", err)
 	}
-	var ids []int64
+	var due []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		ids = append(ids, id)
+		due = append(due, id)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, id := range ids {
+	for _, id := range due {
 		a, err := tx.lockAccountByID(id)
 		if err != nil {
 			return n, err

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -24,6 +25,24 @@ type Ident string
 // "web:42", "erp:C00017", "card:0420001234" or "email:anna@example.com".
 // E-mail addresses are lower-cased; other values keep their case.
 func ParseIdent(s string) (Ident, error) {
+	id, err := parseIdent(s)
+	if err != nil {
+		// Messages reach logs: a card number shows its last four only.
+		return "", errors.New(strings.ReplaceAll(err.Error(), fmt.Sprintf("%q", s), fmt.Sprintf("%q", maskRaw(s))))
+	}
+	return id, nil
+}
+
+// maskRaw masks what looks like a card number in raw input.
+func maskRaw(s string) string {
+	k, v, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || !strings.EqualFold(strings.TrimSpace(k), IdentCard) {
+		return s
+	}
+	return Ident(IdentCard + ":" + strings.TrimSpace(v)).Masked()
+}
+
+func parseIdent(s string) (Ident, error) {
 	kind, value, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
 		return "", fmt.Errorf("customer %q has no kind: write web:ID, erp:CODE, card:NUMBER or email:ADDRESS", s)

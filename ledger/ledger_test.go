@@ -447,4 +447,7 @@ func TestParseIdent(t *testing.T) {
 	if m := Ident("card:0420001234").Masked(); m != "card:******1234" {
 		t.Errorf("Masked = %q", m)
 	}
+	if _, err := ParseIdent("card:0420 001234"); err == nil || strings.Contains(err.Error(), "0420 001234") {
+		t.Errorf("a bad card number is shown in full: %v", err)
+	}
 }

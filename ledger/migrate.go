@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -97,8 +98,11 @@ func (l *Ledger) migrate(ctx context.Context) error {
 		}
 		defer conn.Close()
 		var got int
-		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('pointsync_migrate', 60)").Scan(&got); err != nil || got != 1 {
-			return fmt.Errorf("ledger: migrate: could not take the migration lock (another pointsync migrating?): %v", err)
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('pointsync_migrate', 60)").Scan(&got); err != nil {
+			return fmt.Errorf("ledger: migrate: take the migration lock: %w", err)
+		}
+		if got != 1 {
+			return errors.New("ledger: migrate: another pointsync has held the migration lock for 60 s; wait for it to finish, then start again")
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK('pointsync_migrate')")
 	}

@@ -17,13 +17,36 @@ type querier interface {
 
 // Balance reads an account's balance at instant at (zero: now). It is
 // exact for now and later instants even if the expiry sweep has not run:
-// lots past their expiry count as expired. A known customer with no
+// lots past their expiry count as expired. An instant in the past is not
+// a historical balance (later movements are included): use the movements. A known customer with no
 // account has a zero balance; an unknown identifier is ErrUnknownCustomer.
 func (l *Ledger) Balance(ctx context.Context, acct Account, at time.Time) (Balance, error) {
 	if at.IsZero() {
 		at = l.clock()
 	}
-	return balance(ctx, l.r, l, acct, at)
+	var b Balance
+	err := l.read(ctx, func(q querier) error {
+		var err error
+		b, err = balance(ctx, q, l, acct, at)
+		return err
+	})
+	return b, err
+}
+
+// read runs fn in a read-only transaction, so the account row and its lots
+// come from one snapshot: a write committing between two reads would
+// otherwise show points in neither place, or in both.
+func (l *Ledger) read(ctx context.Context, fn func(q querier) error) error {
+	var opts *sql.TxOptions
+	if l.backend == BackendMySQL {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := l.r.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("ledger: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
 }
 
 // Balance reads a balance inside the transaction (zero at: the
@@ -225,11 +248,8 @@ func (l *Ledger) EachBalance(ctx context.Context, program string, at time.Time, 
 	const page = 500
 	var after int64
 	for {
-		type acc struct {
-			id, customer, debt int64
-			b                  Balance
-		}
-		rows, err := l.r.QueryContext(ctx, "SELECT id, customer_id, provisional, spent, expired, debt FROM accounts WHERE program = ? AND id > ? ORDER BY id LIMIT ?",
+		type acc struct{ id, customer, debt int64 }
+		rows, err := l.r.QueryContext(ctx, "SELECT id, customer_id FROM accounts WHERE program = ? AND id > ? ORDER BY id LIMIT ?",
 			p.ID, after, page)
 		if err != nil {
 			return fmt.Errorf("ledger: list accounts: %w", err)
@@ -237,7 +257,7 @@ func (l *Ledger) EachBalance(ctx context.Context, program string, at time.Time, 
 		var accs []acc
 		for rows.Next() {
 			var a acc
-			if err := rows.Scan(&a.id, &a.customer, &a.b.Provisional, &a.b.Spent, &a.b.Expired, &a.debt); err != nil {
+			if err := rows.Scan(&a.id, &a.customer); err != nil {
 				rows.Close()
 				return err
 			}
@@ -253,16 +273,24 @@ func (l *Ledger) EachBalance(ctx context.Context, program string, at time.Time, 
 			return nil
 		}
 		for _, a := range accs {
-			cb := CustomerBalance{Balance: a.b}
-			cb.Program, cb.Expiring = p.ID, []Expiring{}
+			cb := CustomerBalance{}
+			err := l.read(ctx, func(q querier) error {
+				// The account row again, in the same snapshot as its lots.
+				if err := q.QueryRowContext(ctx, "SELECT provisional, spent, expired, debt FROM accounts WHERE id = ?", a.id).
+					Scan(&cb.Provisional, &cb.Spent, &cb.Expired, &a.debt); err != nil {
+					return fmt.Errorf("ledger: read account: %w", err)
+				}
+				cb.Program, cb.Expiring = p.ID, []Expiring{}
+				return fillLots(ctx, q, p, &cb.Balance, a.id, a.debt, at)
+			})
+			if err != nil {
+				return err
+			}
 			if cb.Identifiers, err = l.identifiers(ctx, a.customer); err != nil {
 				return err
 			}
 			if len(cb.Identifiers) > 0 {
 				cb.Customer = cb.Identifiers[0]
-			}
-			if err := fillLots(ctx, l.r, p, &cb.Balance, a.id, a.debt, at); err != nil {
-				return err
 			}
 			if err := fn(cb); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -213,6 +214,16 @@ func (l *Ledger) Backend() string { return l.backend }
 // Now is the ledger clock.
 func (l *Ledger) Now() time.Time { return l.clock() }
 
+// programIDs lists the configured programs, sorted.
+func (l *Ledger) programIDs() []string {
+	ids := make([]string, 0, len(l.programs))
+	for id := range l.programs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // Program returns a configured program.
 func (l *Ledger) Program(id string) (Program, error) {
 	p, ok := l.programs[id]
@@ -283,7 +294,8 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 // resulting balance before saving (SPEC 3.6).
 func (l *Ledger) Preview(ctx context.Context, acct Account, fn func(*Tx) error) (before, after Balance, err error) {
 	err = l.Update(ctx, func(tx *Tx) error {
-		if before, err = tx.Balance(acct, time.Time{}); err != nil {
+		// A customer the previewed write would create has nothing before.
+		if before, err = tx.Balance(acct, time.Time{}); err != nil && !errors.Is(err, ErrUnknownCustomer) {
 			return err
 		}
 		if err := fn(tx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,28 +19,33 @@ type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
-	sp  int // savepoints opened, for unique names
+	sp  int // savepoints open now: the depth names the next one
 }
 
 // Try runs fn inside a savepoint: when fn fails, everything it wrote is
 // undone and the transaction goes on, so one bad row or fact does not take
 // its batch down with it.
 func (tx *Tx) Try(fn func() error) error {
+	// Savepoint statements go straight to the transaction: one name per
+	// depth, and never into the statement cache (a name per call would
+	// fill it, and MySQL's server-side statement limit with it).
 	tx.sp++
+	defer func() { tx.sp-- }()
 	name := fmt.Sprintf("pointsync_sp%d", tx.sp)
-	if err := tx.exec("SAVEPOINT " + name); err != nil {
+	raw := func(q string) error { _, err := tx.tx.ExecContext(tx.ctx, q); return err }
+	if err := raw("SAVEPOINT " + name); err != nil {
 		return fmt.Errorf("ledger: savepoint: %w", err)
 	}
 	if err := fn(); err != nil {
-		if rerr := tx.exec("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
+		if rerr := raw("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
 		}
-		if rerr := tx.exec("RELEASE SAVEPOINT " + name); rerr != nil {
+		if rerr := raw("RELEASE SAVEPOINT " + name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("ledger: release savepoint: %w", rerr))
 		}
 		return err
 	}
-	return tx.exec("RELEASE SAVEPOINT " + name)
+	return raw("RELEASE SAVEPOINT " + name)
 }
 
 // Context is the transaction's context.
@@ -51,6 +57,8 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // stmt binds the ledger's prepared statement for query to the
 // transaction. Parsing the same SQL for every write cost SQLite a third of
 // its time; the statements are few and fixed, so they are prepared once.
+// MySQL does not use it (see direct): preparing on the pool from inside a
+// transaction can wait for a connection that transactions hold.
 func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := tx.l.stmts.Load(query); ok {
 		return tx.tx.StmtContext(tx.ctx, s.(*sql.Stmt)), nil
@@ -66,7 +74,15 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 	return tx.tx.StmtContext(tx.ctx, s), nil
 }
 
+// direct reports whether statements go straight to the transaction: on
+// MySQL, where arguments are interpolated and a statement is one round
+// trip without preparing.
+func (tx *Tx) direct() bool { return tx.l.backend == BackendMySQL }
+
 func (tx *Tx) execResult(query string, args ...any) (sql.Result, error) {
+	if tx.direct() {
+		return tx.tx.ExecContext(tx.ctx, query, args...)
+	}
 	s, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
@@ -75,6 +91,9 @@ func (tx *Tx) execResult(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	if tx.direct() {
+		return tx.tx.QueryContext(tx.ctx, query, args...)
+	}
 	s, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
@@ -85,6 +104,9 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 // queryRow is QueryRow through the statement cache; a preparation error
 // comes out of Scan.
 func (tx *Tx) queryRow(query string, args ...any) scanner {
+	if tx.direct() {
+		return tx.tx.QueryRowContext(tx.ctx, query, args...)
+	}
 	s, err := tx.stmt(query)
 	if err != nil {
 		return errRow{err}
@@ -131,6 +153,9 @@ func (tx *Tx) once(m *Meta, req any, write func() (Result, error)) (Result, erro
 	}
 	if m.Key == "" {
 		return Result{}, invalidf("every write needs an idempotency key")
+	}
+	if strings.TrimSpace(m.Key) != m.Key {
+		return Result{}, invalidf("idempotency key %q has leading or trailing spaces", m.Key)
 	}
 	if len(m.Key) > 191 {
 		return Result{}, invalidf("idempotency key is longer than 191 bytes")
@@ -306,8 +331,20 @@ func (tx *Tx) lockAccountByID(id int64) (*account, error) {
 		return nil, err
 	}
 	acct.program = p
-	acct.customer, err = tx.primaryIdent(acct.customerID)
-	return acct, err
+	return acct, nil
+}
+
+// name is the account's customer for messages, read only when one is
+// needed.
+func (tx *Tx) name(a *account) Ident {
+	if a.customer == "" {
+		id, err := tx.primaryIdent(a.customerID)
+		if err != nil {
+			return Ident(fmt.Sprintf("customer#%d", a.customerID))
+		}
+		a.customer = id
+	}
+	return a.customer
 }
 
 func (tx *Tx) primaryIdent(customerID int64) (Ident, error) {

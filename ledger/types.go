@@ -197,11 +197,15 @@ type Result struct {
 	Movements []int64 `json:"movements"`
 	// Accounts touched (admin operations on a whole program).
 	Accounts int `json:"accounts,omitempty"`
-	// Lots changed (expiry operations).
+	// Lots holding points whose expiry changed (expiry operations).
 	Lots int `json:"lots,omitempty"`
 	// Overdraft is the part of a spend the balance did not cover.
 	Overdraft int64 `json:"overdraft,omitempty"`
-	Replayed  bool  `json:"-"`
+	// Written counts the movements of an operation on many accounts.
+	Written int `json:"written,omitempty"`
+	// Op is the admin operation's audit record (reset, expiry).
+	Op       int64 `json:"op,omitempty"`
+	Replayed bool  `json:"-"`
 }
 
 // Main is the id of the main movement written, or 0.

@@ -8,6 +8,9 @@ import (
 // Credit adds points to an account: pending (provisional, not usable until
 // posted) or posted (a lot, usable at once, with its expiry).
 func (tx *Tx) Credit(req CreditRequest) (Result, error) {
+	if err := checkReason(req.Reason); err != nil {
+		return Result{}, err
+	}
 	if req.Amount <= 0 {
 		return Result{}, invalidf("credit amount must be greater than 0, got %d", req.Amount)
 	}
@@ -41,12 +44,30 @@ func (tx *Tx) credit(a *account, m *Meta, amount int64, pending bool, expires *t
 	return id, tx.createLot(a, id, creditID, amount, exp)
 }
 
+// reservedReasons are written only by the ledger's own admin operations:
+// a caller giving one would make its credit look like a changeable admin
+// adjustment.
+var reservedReasons = map[string]bool{
+	ReasonAdjustment: true, ReasonAdjustmentChange: true, ReasonAdjustmentRemoval: true,
+	ReasonReset: true, ReasonExpiry: true,
+}
+
+func checkReason(reason string) error {
+	if reservedReasons[reason] {
+		return invalidf("reason %q is the ledger's own; use Adjust, Reset or SetExpiry, or another reason", reason)
+	}
+	return nil
+}
+
 // Spend pays with points (counted as spent) or, with Withdraw, takes points
 // back. It is refused when the account has fewer earned points than asked,
 // except for a posted spend with Overdraft: the till already gave the
 // discount, so the spend is recorded as it happened and the shortfall is
 // flagged as overdraft and becomes debt.
 func (tx *Tx) Spend(req SpendRequest) (Result, error) {
+	if err := checkReason(req.Reason); err != nil {
+		return Result{}, err
+	}
 	switch {
 	case req.Amount <= 0:
 		return Result{}, invalidf("amount must be greater than 0, got %d", req.Amount)
@@ -82,7 +103,7 @@ func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overd
 	}
 	if amount > usable {
 		if !overdraft {
-			return 0, 0, &InsufficientError{Program: a.program.ID, Customer: a.customer, Asked: amount, Usable: max(usable, 0)}
+			return 0, 0, &InsufficientError{Program: a.program.ID, Customer: tx.name(a), Asked: amount, Usable: max(usable, 0)}
 		}
 		over = amount - max(usable, 0)
 	}
@@ -237,6 +258,9 @@ func (tx *Tx) Refund(req RefundRequest) (Result, error) {
 		}
 		if s.kind != KindSpend && s.kind != KindWithdraw {
 			return Result{}, invalidf("movement %d is a %s; only spends and withdrawals can be refunded", s.id, s.kind)
+		}
+		if reservedReasons[s.reason] {
+			return Result{}, fmt.Errorf("%w: movement %d is part of an admin adjustment or reset (%s); change or remove the adjustment instead", ErrNotAdjustment, s.id, s.reason)
 		}
 		a, err := tx.lockAccountByID(s.accountID)
 		if err != nil {

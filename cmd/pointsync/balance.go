@@ -38,6 +38,9 @@ func runBalance(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer e.Close()
+	if !when.IsZero() && when.Before(e.ledger.Now()) {
+		return usagef("", "--at %s is in the past: a balance is read now or ahead; the history is in pointsync movements", *at)
+	}
 	b, err := e.ledger.Balance(ctx, ledger.Account{Program: p.ID, Customer: id}, when)
 	if err != nil {
 		return err

@@ -19,17 +19,17 @@ func runExpiry(ctx context.Context, a *app, args []string) error {
 	c.registerProgram(fs)
 	customer := fs.String("customer", "", "only this customer (default: every customer of the program)")
 	date := fs.String("date", "", "new expiry date YYYY-MM-DD: points expire at the end of that day in the program's zone")
-	clear := fs.Bool("clear", false, "remove the expiry: the points no longer expire")
+	clearExpiry := fs.Bool("clear", false, "remove the expiry: the points no longer expire")
 	includeNone := fs.Bool("include-no-expiry", false, "date also the points that have no expiry")
 	var au audit
 	au.register(fs)
 	if _, err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	if (*date == "") == !*clear {
+	if (*date == "") == !*clearExpiry {
 		return usagef("pointsync expiry -h", "give either --date YYYY-MM-DD or --clear")
 	}
-	if *clear && *includeNone {
+	if *clearExpiry && *includeNone {
 		return usagef("pointsync expiry -h", "--include-no-expiry goes with --date")
 	}
 	e, p, err := c.openProgram(ctx, a.stderr)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -80,7 +81,16 @@ func runImport(ctx context.Context, a *app, args []string) error {
 	// Pass 2: apply in one transaction; rows failing against the ledger
 	// (unknown customer, not enough points) are errors too.
 	checked := im.bad
+	mark, err := im.reportMark()
+	if err != nil {
+		return err
+	}
 	err = e.ledger.Update(ctx, func(tx *ledger.Tx) error {
+		// A transaction that lost a race runs again: its rejections must
+		// not be reported twice.
+		if err := im.rewindReport(mark); err != nil {
+			return err
+		}
 		im.applied, im.replayed, im.bad = 0, 0, checked
 		if err := im.scan(ctx, tx); err != nil {
 			return err
@@ -221,7 +231,7 @@ func (im *importer) scan(ctx context.Context, tx *ledger.Tx) error {
 		if err != nil {
 			return err
 		}
-		req, rerr := im.request(row, tx)
+		req, rerr := im.request(row)
 		if rerr != nil {
 			if tx == nil {
 				if err := im.reject(rerr); err != nil {
@@ -252,9 +262,12 @@ func (im *importer) scan(ctx context.Context, tx *ledger.Tx) error {
 		case errors.Is(err, ledger.ErrUnknownCustomer), errors.Is(err, ledger.ErrInsufficient),
 			errors.Is(err, ledger.ErrInvalid), errors.Is(err, ledger.ErrIdempotency):
 			col := csvio.ColPoints
-			if errors.Is(err, ledger.ErrUnknownCustomer) {
+			switch {
+			case errors.Is(err, ledger.ErrUnknownCustomer):
 				col = csvio.ColCustomer
 				err = fmt.Errorf("%w; add the customer first or import with --create-customers", err)
+			case strings.Contains(err.Error(), "expiry"):
+				col = csvio.ColExpiry
 			}
 			if err := im.reject(&csvio.RowError{File: im.name, Line: row.Line, Column: col, Value: strconv.FormatInt(row.Points, 10), Reason: err.Error()}); err != nil {
 				return err
@@ -266,7 +279,7 @@ func (im *importer) scan(ctx context.Context, tx *ledger.Tx) error {
 }
 
 // request turns a parsed row into an adjustment, or a row error.
-func (im *importer) request(row csvio.Adjustment, tx *ledger.Tx) (ledger.AdjustRequest, *csvio.RowError) {
+func (im *importer) request(row csvio.Adjustment) (ledger.AdjustRequest, *csvio.RowError) {
 	id, err := ledger.ParseIdent(row.Customer)
 	if err != nil {
 		return ledger.AdjustRequest{}, &csvio.RowError{File: im.name, Line: row.Line, Column: csvio.ColCustomer, Value: row.Customer, Reason: err.Error()}
@@ -282,12 +295,10 @@ func (im *importer) request(row csvio.Adjustment, tx *ledger.Tx) (ledger.AdjustR
 			return req, &csvio.RowError{File: im.name, Line: row.Line, Column: csvio.ColExpiry, Value: row.Expiry.String(),
 				Reason: "only added points can carry an expiry; leave it empty for a negative row"}
 		}
+		// A date already past is refused by the ledger after the replay
+		// lookup: the same file imported again later is "already imported".
 		t := rules.Date{Year: row.Expiry.Year, Month: row.Expiry.Month, Day: row.Expiry.Day}.EndOfDay(im.p.Location)
 		req.Expires = &t
-		if tx == nil && !t.After(im.e.ledger.Now()) {
-			return req, &csvio.RowError{File: im.name, Line: row.Line, Column: csvio.ColExpiry, Value: row.Expiry.String(),
-				Reason: "the expiry date has passed: the points would expire at once"}
-		}
 	}
 	// The document names the file for people; the key stands for the
 	// content, so it is the same under any name.
@@ -303,7 +314,11 @@ func (im *importer) reject(re *csvio.RowError) error {
 		fmt.Fprintln(im.stderr, re.Error())
 		im.shown++
 	} else if im.shown == maxShown {
-		fmt.Fprintln(im.stderr, "... more bad rows in the report")
+		if im.reportPath != "" {
+			fmt.Fprintln(im.stderr, "... more bad rows in the report")
+		} else {
+			fmt.Fprintln(im.stderr, "... more bad rows not shown; pass --errors FILE for the full list")
+		}
 		im.shown++
 	}
 	if im.reportPath == "" {
@@ -322,6 +337,38 @@ func (im *importer) reject(re *csvio.RowError) error {
 		im.reportFile, im.report = f, w
 	}
 	return im.report.Write([]string{strconv.Itoa(re.Line), re.Column, re.Value, re.Reason})
+}
+
+// reportMark is where the report ends now (flushed), for rewindReport.
+func (im *importer) reportMark() (int64, error) {
+	if im.report == nil {
+		return 0, nil
+	}
+	if err := im.report.Flush(); err != nil {
+		return 0, fmt.Errorf("import: error report: %w", err)
+	}
+	return im.reportFile.Seek(0, io.SeekCurrent)
+}
+
+// rewindReport cuts the report back to mark, dropping what a failed
+// attempt wrote; a report that did not exist at mark is removed.
+func (im *importer) rewindReport(mark int64) error {
+	if im.report == nil {
+		return nil
+	}
+	if mark == 0 {
+		im.reportFile.Close()
+		im.report, im.reportFile = nil, nil
+		return os.Remove(im.reportPath)
+	}
+	if err := im.report.Flush(); err != nil {
+		return fmt.Errorf("import: error report: %w", err)
+	}
+	if err := im.reportFile.Truncate(mark); err != nil {
+		return fmt.Errorf("import: error report: %w", err)
+	}
+	_, err := im.reportFile.Seek(mark, io.SeekStart)
+	return err
 }
 
 func (im *importer) closeReport() {

@@ -110,6 +110,10 @@ func TestBalanceFixedForm(t *testing.T) {
 	if out != want {
 		t.Fatalf("balance --json =\n%s\nwant\n%s", out, want)
 	}
+	prev := c.ok("adjust", "--program", "card", "--customer", "web:new", "--points", "5", "--create-customer", "--preview")
+	if !strings.Contains(prev, "0.00 -> 0.05") {
+		t.Fatalf("preview for a customer the adjustment would create: %q", prev)
+	}
 	c.ok("adjust", "--program", "card", "--customer", "web:42", "--points", "1273")
 	if b := c.balance("card", "web:42"); b.Earned != 1273 || len(b.Expiring) != 0 {
 		t.Fatalf("amount program balance in cents: %+v", b)

@@ -51,6 +51,6 @@ func runReset(ctx context.Context, a *app, args []string) error {
 		return friendly(err)
 	}
 	e.log.Warn("points reset", zap.String("program", p.ID), zap.String("customer", req.Customer.Masked()), zap.Int("accounts", res.Accounts), zap.String("actor", req.Actor))
-	fmt.Fprintf(a.stdout, "reset %d account(s) of program %s: %d movement(s) written, history kept\n", res.Accounts, p.ID, len(res.Movements))
+	fmt.Fprintf(a.stdout, "reset %d account(s) of program %s: %d movement(s) written, history kept\n", res.Accounts, p.ID, res.Written)
 	return nil
 }

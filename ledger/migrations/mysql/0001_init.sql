@@ -27,6 +27,7 @@ CREATE TABLE accounts (
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL,
     UNIQUE KEY accounts_program_customer (program, customer_id),
+    KEY accounts_program_id (program, id),
     CONSTRAINT accounts_customer_fk FOREIGN KEY (customer_id) REFERENCES customers(id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -88,7 +89,7 @@ CREATE TABLE idempotency (
     source      VARCHAR(16) NOT NULL,
     idem_key    VARCHAR(191) NOT NULL,
     hash        CHAR(64) NOT NULL,
-    result      TEXT NOT NULL,
+    result      MEDIUMTEXT NOT NULL,
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (source, idem_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

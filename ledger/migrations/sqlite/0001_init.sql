@@ -27,6 +27,7 @@ CREATE TABLE accounts (
     updated_at  INTEGER NOT NULL,
     UNIQUE (program, customer_id)
 );
+CREATE INDEX accounts_program_id ON accounts(program, id);
 
 CREATE TABLE movements (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
