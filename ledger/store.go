@@ -131,6 +131,7 @@ func (l *Ledger) openSQLite(o Options) error {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "cache_size(-65536)") // 64 MiB: the default 2 MiB thrashes once indexes outgrow it
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: o.Path}).EscapedPath() + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
