@@ -208,12 +208,16 @@ func (tx *Tx) correct(a *account, m *Meta, adj *adjustment, delta int64) (int64,
 	}
 	if head.kind == KindCredit {
 		if delta > 0 {
-			// More points: a new lot in the family, with the adjustment's expiry.
-			var exp *time.Time
-			if head.expires != nil {
-				exp = expiryTime(*head.expires)
+			// More points: a new lot in the family, with the expiry the
+			// adjustment's lot has now (a bulk expiry change may have moved it).
+			var exp int64
+			if err := tx.queryRow("SELECT expires_at FROM lots WHERE id = ?", head.id).Scan(&exp); err != nil {
+				return 0, fmt.Errorf("ledger: read the lot of adjustment %d: %w", head.id, err)
 			}
-			return tx.credit(a, m, delta, false, exp, head.id)
+			if exp <= micros(tx.now) {
+				return 0, invalidf("adjustment %d expired on %s; add a new adjustment instead of raising it", head.id, fromMicros(exp).Format("2006-01-02"))
+			}
+			return tx.credit(a, m, delta, false, expiryTime(exp), head.id)
 		}
 		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, head.id, head.id, 0)
 		return id, adjustmentShort(err, head.id)

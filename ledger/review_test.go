@@ -30,6 +30,31 @@ func TestExpiredAdjustmentIsNotTakenTwice(t *testing.T) {
 			t.Fatalf("message %q", err)
 		}
 		wantBalance(t, h.balance("shop", c, time.Time{}), 100, 0, 0, 50)
+		_, err = h.try(func(tx *Tx) (Result, error) {
+			return tx.ChangeAdjustment(ChangeRequest{Movement: adj, Points: 80, Meta: Meta{Source: SourceAdmin, Key: "up"}})
+		})
+		wantErr(t, err, ErrInvalid)
+	})
+}
+
+// Raising an adjustment gives the new points the date its lot has now.
+func TestRaisedAdjustmentFollowsBulkExpiry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
+		h := newH(t, l)
+		c := Ident("web:up")
+		h.customer(c)
+		first := time.Date(2026, 6, 1, 0, 0, 0, 0, rome)
+		adj := h.do(func(tx *Tx) (Result, error) {
+			return tx.Adjust(AdjustRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceAdmin, Key: "a"}, Points: 50, Expires: &first})
+		}).Main()
+		moved := time.Date(2026, 12, 1, 0, 0, 0, 0, rome)
+		h.do(func(tx *Tx) (Result, error) {
+			return tx.SetExpiry(ExpiryRequest{Program: "shop", Expires: &moved, Meta: Meta{Source: SourceAdmin, Key: "e"}})
+		})
+		h.do(func(tx *Tx) (Result, error) {
+			return tx.ChangeAdjustment(ChangeRequest{Movement: adj, Points: 70, Meta: Meta{Source: SourceAdmin, Key: "c"}})
+		})
+		wantBalance(t, h.balance("shop", c, time.Time{}), 70, 0, 0, 0, Expiring{"2026-11-30", 70})
 	})
 }
 
