@@ -44,7 +44,7 @@ func (tx *Tx) Adjust(req AdjustRequest) (Result, error) {
 		if req.Points > 0 {
 			id, err = tx.credit(a, &req.Meta, req.Points, false, req.Expires, 0)
 		} else {
-			id, _, err = tx.debit(a, &req.Meta, KindWithdraw, -req.Points, false, false, 0, 0, 0)
+			id, _, err = tx.debit(a, &req.Meta, KindWithdraw, -req.Points, false, false, 0, 0, 0, anyTime)
 		}
 		return Result{Movements: []int64{id}}, err
 	})
@@ -219,11 +219,11 @@ func (tx *Tx) correct(a *account, m *Meta, adj *adjustment, delta int64) (int64,
 			}
 			return tx.credit(a, m, delta, false, expiryTime(exp), head.id)
 		}
-		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, head.id, head.id, 0)
+		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, head.id, head.id, 0, anyTime)
 		return id, adjustmentShort(err, head.id)
 	}
 	if delta < 0 {
-		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, 0, head.id, head.id)
+		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, 0, head.id, head.id, anyTime)
 		return id, err
 	}
 	id, err := tx.insertMovement(a, m, row{kind: KindRefund, amount: delta, ref: head.id})
@@ -355,7 +355,7 @@ func (tx *Tx) resetAccount(a *account, m *Meta) ([]int64, error) {
 		}
 		ids = append(ids, id)
 	}
-	avail, err := tx.lotsAvailable(a)
+	avail, err := tx.lotsAvailable(a, anyTime)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +365,7 @@ func (tx *Tx) resetAccount(a *account, m *Meta) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
-		if got, err := tx.consume(a, id, id, avail, 0); err != nil || got != avail {
+		if got, err := tx.consume(a, id, id, avail, 0, anyTime); err != nil || got != avail {
 			return nil, fmt.Errorf("ledger: reset of account %d took %d of %d points: %v", a.id, got, avail, err)
 		}
 		if forgiven > 0 {

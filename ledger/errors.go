@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors; the typed errors below wrap them so callers can test
@@ -27,11 +28,17 @@ type InsufficientError struct {
 	Customer Ident
 	Asked    int64
 	Usable   int64
+	// EarnedBefore is set when only points earned before it counted.
+	EarnedBefore *time.Time
 }
 
 func (e *InsufficientError) Error() string {
-	return fmt.Sprintf("program %s, customer %s: %d points asked but only %d usable",
+	msg := fmt.Sprintf("program %s, customer %s: %d points asked but only %d usable",
 		e.Program, e.Customer.Masked(), e.Asked, e.Usable)
+	if e.EarnedBefore != nil {
+		msg += " among those earned before " + e.EarnedBefore.UTC().Format("2006-01-02 15:04 MST") + " (an order spends only points earned before it was placed)"
+	}
+	return msg
 }
 
 func (e *InsufficientError) Unwrap() error { return ErrInsufficient }

@@ -67,6 +67,39 @@ func TestTwoPhaseCredit(t *testing.T) {
 	})
 }
 
+// TestSpendOnlyPointsEarnedBefore is the last clause of SPEC E6: an order
+// placed before the conversion of the order that earned the points cannot
+// spend them; one placed after can.
+func TestSpendOnlyPointsEarnedBefore(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
+		h := newH(t, l)
+		c := Ident("web:e6")
+		h.customer(c)
+		placedW1 := clock.Now()
+		w1 := h.do(func(tx *Tx) (Result, error) {
+			return tx.Credit(CreditRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceWeb, Key: "W1", At: placedW1}, Amount: 120, Pending: true})
+		}).Main()
+		placedW2 := placedW1.Add(30 * time.Minute)
+		converted := placedW1.Add(time.Hour)
+		clock.Set(converted)
+		h.do(func(tx *Tx) (Result, error) {
+			return tx.Post(FinishRequest{Movement: w1, Meta: Meta{Source: SourceERP, Key: "W1-invoice", At: converted}})
+		})
+		wantBalance(t, h.balance("shop", c, time.Time{}), 120, 0, 0, 0)
+		_, err := h.try(func(tx *Tx) (Result, error) {
+			return tx.Spend(SpendRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceWeb, Key: "W2"}, Amount: 100, Pending: true, EarnedBefore: placedW2})
+		})
+		wantErr(t, err, ErrInsufficient)
+		if !strings.Contains(err.Error(), "only 0 usable among those earned before") {
+			t.Fatalf("message %q does not say why", err)
+		}
+		h.do(func(tx *Tx) (Result, error) {
+			return tx.Spend(SpendRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceWeb, Key: "W3"}, Amount: 100, Pending: true, EarnedBefore: converted.Add(time.Minute)})
+		})
+		wantBalance(t, h.balance("shop", c, time.Time{}), 20, 0, 100, 0)
+	})
+}
+
 func TestPendingSpendPostedForLess(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
 		h := newH(t, l)

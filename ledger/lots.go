@@ -19,7 +19,8 @@ type lotRef struct {
 // debitID (written by movement movementID): the lots of preferCredit
 // first, then earliest expiry first, lots without expiry last. It returns
 // what it took, which is less than amount only when the lots run out.
-func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit int64) (int64, error) {
+// Only lots earned before earnedBefore count (anyTime: all).
+func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit, earnedBefore int64) (int64, error) {
 	var taken int64
 	now := micros(tx.now)
 	take := func(query string, args ...any) error {
@@ -61,13 +62,13 @@ func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit int6
 	}
 	if preferCredit != 0 {
 		err := take(fmt.Sprintf(`SELECT id, remaining FROM lots WHERE credit_id = ? AND account_id = ? AND expires_at > ? AND remaining > 0
-			ORDER BY expires_at, id LIMIT %d`, lotPage), preferCredit, a.id, now)
+			AND earned_at < ? ORDER BY expires_at, id LIMIT %d`, lotPage), preferCredit, a.id, now, earnedBefore)
 		if err != nil {
 			return taken, err
 		}
 	}
 	err := take(fmt.Sprintf(`SELECT id, remaining FROM lots WHERE account_id = ? AND expires_at > ? AND remaining > 0
-		ORDER BY expires_at, id LIMIT %d`, lotPage), a.id, now)
+		AND earned_at < ? ORDER BY expires_at, id LIMIT %d`, lotPage), a.id, now, earnedBefore)
 	return taken, err
 }
 
@@ -146,9 +147,9 @@ func (tx *Tx) restore(a *account, debitID, movementID, amount int64) (restored i
 
 // createLot turns a posted credit into a lot and lets it pay off any
 // overdraft debt first.
-func (tx *Tx) createLot(a *account, lotID, creditID, amount, expires int64) error {
-	if err := tx.exec("INSERT INTO lots (id, credit_id, account_id, expires_at, amount, remaining, closed) VALUES (?, ?, ?, ?, ?, ?, 0)",
-		lotID, creditID, a.id, expires, amount, amount); err != nil {
+func (tx *Tx) createLot(a *account, lotID, creditID, amount, expires, earnedAt int64) error {
+	if err := tx.exec("INSERT INTO lots (id, credit_id, account_id, expires_at, amount, remaining, closed, earned_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+		lotID, creditID, a.id, expires, amount, amount, earnedAt); err != nil {
 		return fmt.Errorf("ledger: create lot: %w", err)
 	}
 	return tx.coverDebt(a, lotID)
@@ -165,7 +166,7 @@ func (tx *Tx) coverDebt(a *account, movementID int64) error {
 		if err != nil {
 			return fmt.Errorf("ledger: account %d has debt %d but no debt rows: %w", a.id, a.debt, err)
 		}
-		got, err := tx.consume(a, debitID, movementID, remaining, 0)
+		got, err := tx.consume(a, debitID, movementID, remaining, 0, anyTime)
 		if err != nil {
 			return err
 		}

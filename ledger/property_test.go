@@ -110,6 +110,9 @@ func (p *prop) once(base string) {
 		w = func(tx *Tx) (Result, error) { return tx.Credit(req) }
 	case op < 5:
 		req := SpendRequest{Account: acct, Meta: meta(SourceWeb), Amount: 1 + r.Int64N(150), Pending: r.IntN(2) == 0}
+		if r.IntN(3) == 0 {
+			req.EarnedBefore = p.clock.Now().Add(-time.Duration(r.IntN(60*24)) * time.Hour)
+		}
 		role = &p.postedSpends
 		if req.Pending {
 			role = &p.pendingSpends

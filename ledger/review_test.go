@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,34 @@ func TestProgramResetResultStaysSmall(t *testing.T) {
 		})
 		if r.Accounts != 30 || r.Written != 30 || len(r.Movements) != 0 || r.Op == 0 {
 			t.Fatalf("reset result %+v", r)
+		}
+	})
+}
+
+// Migration 0002 on a ledger that already has lots: earned_at is filled
+// from the movement that made each lot.
+func TestMigration2BackfillsEarnedAt(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
+		h := newH(t, l)
+		c := Ident("web:mig")
+		h.customer(c)
+		at := clock.Now().Add(-48 * time.Hour)
+		h.do(func(tx *Tx) (Result, error) {
+			return tx.Credit(CreditRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceERP, Key: "old", At: at}, Amount: 10})
+		})
+		// Back to schema version 1, as a ledger written before 0002.
+		for _, q := range []string{"ALTER TABLE lots DROP COLUMN earned_at", "DELETE FROM schema_migrations WHERE version = 2"} {
+			if _, err := l.w.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l.stmts.Range(func(k, s any) bool { s.(*sql.Stmt).Close(); l.stmts.Delete(k); return true })
+		if err := l.migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		if err := l.w.QueryRow("SELECT earned_at FROM lots").Scan(&got); err != nil || got != micros(at) {
+			t.Fatalf("earned_at = %d (%v), want %d", got, err, micros(at))
 		}
 	})
 }

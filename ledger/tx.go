@@ -446,18 +446,21 @@ func (tx *Tx) finishedBy(id int64) (kind Kind, amount int64, err error) {
 
 // usable is the account's earned balance now: unexpired lot remainders
 // less uncovered overdraft.
-func (tx *Tx) usable(a *account) (int64, error) {
-	lots, err := tx.lotsAvailable(a)
+func (tx *Tx) usable(a *account, earnedBefore int64) (int64, error) {
+	lots, err := tx.lotsAvailable(a, earnedBefore)
 	if err != nil {
 		return 0, err
 	}
 	return lots - a.debt, nil
 }
 
-func (tx *Tx) lotsAvailable(a *account) (int64, error) {
+// anyTime bounds nothing: every lot counts, whenever it was earned.
+const anyTime = int64(^uint64(0) >> 1)
+
+func (tx *Tx) lotsAvailable(a *account, earnedBefore int64) (int64, error) {
 	var n int64
-	err := tx.queryRow("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account_id = ? AND expires_at > ? AND remaining > 0",
-		a.id, micros(tx.now)).Scan(&n)
+	err := tx.queryRow("SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account_id = ? AND expires_at > ? AND remaining > 0 AND earned_at < ?",
+		a.id, micros(tx.now), earnedBefore).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: read lots: %w", err)
 	}

@@ -120,6 +120,10 @@ type SpendRequest struct {
 	// Overdraft records a spend the till already made even when the
 	// balance is short; the shortfall is flagged and becomes debt.
 	Overdraft bool `json:"overdraft"`
+	// EarnedBefore, when set, lets the spend use only points earned
+	// before it: an order spends only points whose order was converted
+	// before it was placed (SPEC 3.2, E6).
+	EarnedBefore time.Time `json:"earned_before"`
 }
 
 // FinishRequest posts or voids a pending credit or spend.

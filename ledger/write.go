@@ -41,7 +41,7 @@ func (tx *Tx) credit(a *account, m *Meta, amount int64, pending bool, expires *t
 	if ref != 0 {
 		creditID = ref // a correction's points join the family of the credit it corrects
 	}
-	return id, tx.createLot(a, id, creditID, amount, exp)
+	return id, tx.createLot(a, id, creditID, amount, exp, micros(m.At))
 }
 
 // reservedReasons are written only by the ledger's own admin operations:
@@ -85,7 +85,11 @@ func (tx *Tx) Spend(req SpendRequest) (Result, error) {
 		if req.Withdraw {
 			kind = KindWithdraw
 		}
-		id, over, err := tx.debit(a, &req.Meta, kind, req.Amount, req.Pending, req.Overdraft, req.PreferCredit, 0, 0)
+		before := anyTime
+		if !req.EarnedBefore.IsZero() {
+			before = micros(req.EarnedBefore)
+		}
+		id, over, err := tx.debit(a, &req.Meta, kind, req.Amount, req.Pending, req.Overdraft, req.PreferCredit, 0, 0, before)
 		if err != nil {
 			return Result{}, err
 		}
@@ -96,14 +100,19 @@ func (tx *Tx) Spend(req SpendRequest) (Result, error) {
 // debit writes a spend or withdraw and consumes its lots. family, when not
 // 0, is the debit whose consumption this one adds to (a correction of a
 // negative adjustment), so that a later refund finds all of it.
-func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overdraft bool, preferCredit, ref, family int64) (id, over int64, err error) {
-	usable, err := tx.usable(a)
+func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overdraft bool, preferCredit, ref, family, earnedBefore int64) (id, over int64, err error) {
+	usable, err := tx.usable(a, earnedBefore)
 	if err != nil {
 		return 0, 0, err
 	}
 	if amount > usable {
 		if !overdraft {
-			return 0, 0, &InsufficientError{Program: a.program.ID, Customer: tx.name(a), Asked: amount, Usable: max(usable, 0)}
+			ie := &InsufficientError{Program: a.program.ID, Customer: tx.name(a), Asked: amount, Usable: max(usable, 0)}
+			if earnedBefore != anyTime {
+				t := fromMicros(earnedBefore)
+				ie.EarnedBefore = &t
+			}
+			return 0, 0, ie
 		}
 		over = amount - max(usable, 0)
 	}
@@ -119,7 +128,7 @@ func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overd
 	if family != 0 {
 		holder = family
 	}
-	got, err := tx.consume(a, holder, id, amount-over, preferCredit)
+	got, err := tx.consume(a, holder, id, amount-over, preferCredit, earnedBefore)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -209,7 +218,7 @@ func (tx *Tx) Post(req FinishRequest) (Result, error) {
 			if err := tx.addTotals(a, -s.amount, 0, 0, 0); err != nil {
 				return Result{}, err
 			}
-			return Result{Movements: []int64{id}}, tx.createLot(a, id, s.id, amount, exp)
+			return Result{Movements: []int64{id}}, tx.createLot(a, id, s.id, amount, exp, micros(req.At))
 		}
 		if give := s.amount - amount; give > 0 {
 			if err := tx.giveBack(a, s.id, id, give); err != nil {
