@@ -167,7 +167,7 @@ func TestMigration2BackfillsEarnedAt(t *testing.T) {
 			return tx.Credit(CreditRequest{Account: Account{"shop", c}, Meta: Meta{Source: SourceERP, Key: "old", At: at}, Amount: 10})
 		})
 		// Back to schema version 1, as a ledger written before 0002.
-		for _, q := range []string{"ALTER TABLE lots DROP COLUMN earned_at", "DELETE FROM schema_migrations WHERE version = 2"} {
+		for _, q := range []string{"ALTER TABLE lots DROP COLUMN earned_at", "DROP TABLE subjects", "DROP TABLE facts", "DELETE FROM schema_migrations WHERE version >= 2"} {
 			if _, err := l.w.Exec(q); err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,162 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Fact is one thing a source reported (a web order, an ERP document, a
+// till receipt), stored as reconciliation saw it so that the ledger state
+// of its subject can be recomputed from all its facts.
+type Fact struct {
+	Program string
+	Kind    string
+	Key     string // unique per kind within a program: the source's own id
+	Subject string // what the fact is about: "order:W1", "receipt:S1/T2/4711"
+	Payload []byte // canonical JSON
+	At      time.Time
+}
+
+// PutFact stores a fact. It reports false when the same key with the same
+// content was stored before (a duplicate); another content under the same
+// key is a revision and is stored beside it.
+func (tx *Tx) PutFact(f Fact) (bool, error) {
+	if f.Program == "" || f.Kind == "" || f.Key == "" || f.Subject == "" {
+		return false, invalidf("a fact needs a program, a kind, a key and a subject")
+	}
+	if len(f.Key) > 191 || len(f.Subject) > 191 {
+		return false, invalidf("fact key and subject are limited to 191 bytes")
+	}
+	sum := sha256.Sum256(f.Payload)
+	hash := hex.EncodeToString(sum[:])
+	var id int64
+	err := tx.queryRow("SELECT id FROM facts WHERE program = ? AND kind = ? AND fkey = ? AND hash = ?", f.Program, f.Kind, f.Key, hash).Scan(&id)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("ledger: look up fact: %w", err)
+	}
+	if err := tx.exec(`INSERT INTO facts (program, kind, fkey, subject, hash, payload, business_at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, f.Program, f.Kind, f.Key, f.Subject, hash, string(f.Payload), micros(f.At), micros(tx.now)); err != nil {
+		return false, fmt.Errorf("ledger: store fact %s %s: %w", f.Kind, f.Key, err)
+	}
+	return true, nil
+}
+
+// SubjectFacts lists every fact of a subject, by business time then
+// arrival.
+func (tx *Tx) SubjectFacts(program, subject string) ([]Fact, error) {
+	rows, err := tx.query("SELECT kind, fkey, payload, business_at FROM facts WHERE program = ? AND subject = ? ORDER BY business_at, id", program, subject)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read facts of %s: %w", subject, err)
+	}
+	defer rows.Close()
+	var out []Fact
+	for rows.Next() {
+		f := Fact{Program: program, Subject: subject}
+		var payload string
+		var at int64
+		if err := rows.Scan(&f.Kind, &f.Key, &payload, &at); err != nil {
+			return nil, err
+		}
+		f.Payload, f.At = []byte(payload), fromMicros(at)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Subject is what reconciliation wrote for one subject, and whether it is
+// parked waiting for something (a customer link, an order).
+type Subject struct {
+	Program string
+	Subject string
+	State   []byte // reconciliation's own record, JSON
+	Parked  string // why it is parked; empty when it is not
+	Waiting string // what would unpark it: an identifier or "order:ID"
+	Updated time.Time
+}
+
+// Subject reads a subject's record; ok is false when none exists yet.
+func (tx *Tx) Subject(program, subject string) (s Subject, ok bool, err error) {
+	s = Subject{Program: program, Subject: subject}
+	var state string
+	var updated int64
+	err = tx.queryRow("SELECT state, parked, waiting, updated_at FROM subjects WHERE program = ? AND subject = ?"+tx.forUpdate(), program, subject).
+		Scan(&state, &s.Parked, &s.Waiting, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("ledger: read subject %s: %w", subject, err)
+	}
+	s.State, s.Updated = []byte(state), fromMicros(updated)
+	return s, true, nil
+}
+
+// SaveSubject writes a subject's record.
+func (tx *Tx) SaveSubject(s Subject) error {
+	if len(s.Parked) > 512 {
+		s.Parked = s.Parked[:509] + "..."
+	}
+	res, err := tx.execResult("UPDATE subjects SET state = ?, parked = ?, waiting = ?, updated_at = ? WHERE program = ? AND subject = ?",
+		string(s.State), s.Parked, s.Waiting, micros(tx.now), s.Program, s.Subject)
+	if err != nil {
+		return fmt.Errorf("ledger: save subject %s: %w", s.Subject, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		return nil
+	}
+	// MySQL reports 0 rows for an update that changes nothing: check.
+	if _, ok, err := tx.Subject(s.Program, s.Subject); err != nil || ok {
+		return err
+	}
+	if err := tx.exec("INSERT INTO subjects (program, subject, state, parked, waiting, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		s.Program, s.Subject, string(s.State), s.Parked, s.Waiting, micros(tx.now)); err != nil {
+		return fmt.Errorf("ledger: save subject %s: %w", s.Subject, err)
+	}
+	return nil
+}
+
+// WaitingOn lists the parked subjects of a program that wait for what.
+func (tx *Tx) WaitingOn(program, what string) ([]string, error) {
+	rows, err := tx.query("SELECT subject FROM subjects WHERE waiting = ? AND program = ? ORDER BY subject", what, program)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read parked subjects: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Parked lists a program's parked subjects with their reasons.
+func (l *Ledger) Parked(ctx context.Context, program string) ([]Subject, error) {
+	rows, err := l.r.QueryContext(ctx, "SELECT subject, parked, waiting, updated_at FROM subjects WHERE program = ? AND parked <> '' ORDER BY updated_at, subject", program)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read parked subjects: %w", err)
+	}
+	defer rows.Close()
+	var out []Subject
+	for rows.Next() {
+		s := Subject{Program: program}
+		var updated int64
+		if err := rows.Scan(&s.Subject, &s.Parked, &s.Waiting, &updated); err != nil {
+			return nil, err
+		}
+		s.Updated = fromMicros(updated)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
