@@ -238,6 +238,15 @@ func (tx *Tx) customerID(id Ident) (int64, Ident, error) {
 	return cid, canon, nil
 }
 
+// Known reports whether some customer has identifier id.
+func (tx *Tx) Known(id Ident) (bool, error) {
+	_, _, err := tx.customerID(id)
+	if errors.Is(err, ErrUnknownCustomer) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // EnsureCustomer returns the customer known by id, creating it when no
 // customer has that identifier yet.
 func (tx *Tx) EnsureCustomer(id Ident) (customerID int64, created bool, err error) {

@@ -39,6 +39,7 @@ var commands = []command{
 	{"import", "apply a CSV file of bulk adjustments", runImport},
 	{"export", "write every customer's balance to CSV", runExport},
 	{"sweep", "write the expiry of points that reached it", runSweep},
+	{"unmatched", "list parked facts and why they wait", runUnmatched},
 	{"demo", "fill a demo ledger and show it working", runDemo},
 	{"version", "print the version", runVersion},
 }

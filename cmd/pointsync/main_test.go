@@ -285,6 +285,16 @@ func TestImportWindows1252AndDryRun(t *testing.T) {
 	}
 }
 
+func TestUnmatchedEmpty(t *testing.T) {
+	c := newCLI(t)
+	if out := c.ok("unmatched", "--program", "shop"); !strings.Contains(out, "nothing parked in program shop") {
+		t.Fatalf("unmatched = %q", out)
+	}
+	if out := c.ok("unmatched", "--program", "shop", "--json"); out != "[]\n" {
+		t.Fatalf("unmatched --json = %q", out)
+	}
+}
+
 func TestExportResetExpiry(t *testing.T) {
 	c := newCLI(t)
 	c.ok("adjust", "--program", "shop", "--customer", "web:1", "--points", "100", "--expiry", "2099-01-31", "--create-customer")

@@ -1,0 +1,146 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/rules"
+)
+
+// ConfirmOn says what makes an order's points earned.
+type ConfirmOn string
+
+const (
+	// ConfirmConverted: the ERP converts the order (the default, SPEC 3.2).
+	ConfirmConverted ConfirmOn = "converted"
+	// ConfirmPaid and ConfirmCompleted: the shop's own status, for shops
+	// without ERP.
+	ConfirmPaid      ConfirmOn = "paid"
+	ConfirmCompleted ConfirmOn = "completed"
+)
+
+// Program is a program with the rules reconciliation applies.
+type Program struct {
+	rules.Program
+	Accrual   rules.AccrualRules
+	ConfirmOn ConfirmOn
+}
+
+// Engine reconciles facts into ledger movements.
+type Engine struct {
+	programs map[string]Program
+}
+
+// New checks the programs' rules and returns an engine.
+func New(programs []Program) (*Engine, error) {
+	e := &Engine{programs: map[string]Program{}}
+	for _, p := range programs {
+		if err := p.Accrual.Validate(); err != nil {
+			return nil, fmt.Errorf("program %s: accrual: %w", p.ID, err)
+		}
+		switch p.ConfirmOn {
+		case "":
+			p.ConfirmOn = ConfirmConverted
+		case ConfirmConverted, ConfirmPaid, ConfirmCompleted:
+		default:
+			return nil, fmt.Errorf("program %s: confirm_on %q: use converted, paid or completed", p.ID, p.ConfirmOn)
+		}
+		e.programs[p.ID] = p
+	}
+	return e, nil
+}
+
+func (e *Engine) program(id string) (Program, error) {
+	p, ok := e.programs[id]
+	if !ok {
+		return Program{}, fmt.Errorf("%w %q", ledger.ErrUnknownProgram, id)
+	}
+	return p, nil
+}
+
+// WebOrder stores a web order fact and reconciles the order, inside tx.
+func (e *Engine) WebOrder(tx *ledger.Tx, program string, o WebOrder) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	p, err := e.program(program)
+	if err != nil {
+		return err
+	}
+	if err := put(tx, program, kindWebOrder, o.ID, o.ID, o.StatusAt, o); err != nil {
+		return err
+	}
+	return e.reconcileOrder(tx, p, o.ID)
+}
+
+// ERPDocument stores an ERP document and reconciles its order; a document
+// whose order is not known yet parks the order until it arrives (SPEC E7).
+func (e *Engine) ERPDocument(tx *ledger.Tx, program string, d ERPDocument) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	p, err := e.program(program)
+	if err != nil {
+		return err
+	}
+	if err := put(tx, program, kindERPDoc, d.Key, d.Order, d.Date, d); err != nil {
+		return err
+	}
+	return e.reconcileOrder(tx, p, d.Order)
+}
+
+// Link records that two identifiers are one customer (creating it when
+// neither is known) and reconciles what was parked waiting for either.
+func (e *Engine) Link(tx *ledger.Tx, known, other ledger.Ident) error {
+	if _, _, err := tx.EnsureCustomer(known); err != nil {
+		return err
+	}
+	if err := tx.Link(known, other); err != nil {
+		return err
+	}
+	for _, id := range e.sortedPrograms() {
+		p := e.programs[id]
+		for _, who := range []ledger.Ident{known, other} {
+			canon, err := ledger.ParseIdent(string(who))
+			if err != nil {
+				return err
+			}
+			subjects, err := tx.WaitingOn(p.ID, string(canon))
+			if err != nil {
+				return err
+			}
+			for _, s := range subjects {
+				if err := e.reconcileOrder(tx, p, orderID(s)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func put(tx *ledger.Tx, program, kind, key, order string, at time.Time, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = tx.PutFact(ledger.Fact{Program: program, Kind: kind, Key: key, Subject: orderSubject(order), Payload: b, At: at})
+	return err
+}
+
+func orderSubject(id string) string { return "order:" + id }
+
+func orderID(subject string) string { return strings.TrimPrefix(subject, "order:") }
+
+func (e *Engine) sortedPrograms() []string {
+	ids := make([]string, 0, len(e.programs))
+	for id := range e.programs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
