@@ -26,8 +26,18 @@ const (
 // Program is a program with the rules reconciliation applies.
 type Program struct {
 	rules.Program
-	Accrual   rules.AccrualRules
-	ConfirmOn ConfirmOn
+	Accrual    rules.AccrualRules
+	Redemption rules.RedemptionRules
+	ConfirmOn  ConfirmOn
+	// Catalogs, when there are any, bound accrual at the tills to their
+	// validity windows (SPEC 3.1); with none, accrual is unbounded.
+	Catalogs []rules.Catalog
+	// CreateCardCustomers makes a card first seen at a till a customer on
+	// the spot; otherwise its receipts wait for a link.
+	CreateCardCustomers bool
+	// ExcludeCurrentTransaction leaves a bill's own accrual out of what an
+	// amount card may pay on it (SPEC 3.3, E1).
+	ExcludeCurrentTransaction bool
 }
 
 // Engine reconciles facts into ledger movements.
@@ -41,6 +51,14 @@ func New(programs []Program) (*Engine, error) {
 	for _, p := range programs {
 		if err := p.Accrual.Validate(); err != nil {
 			return nil, fmt.Errorf("program %s: accrual: %w", p.ID, err)
+		}
+		if p.Redemption.RatePoints != 0 { // redemption configured
+			if err := p.Redemption.Validate(); err != nil {
+				return nil, fmt.Errorf("program %s: redemption: %w", p.ID, err)
+			}
+		}
+		if err := rules.ValidateCatalogs(p.Catalogs); err != nil {
+			return nil, fmt.Errorf("program %s: %w", p.ID, err)
 		}
 		switch p.ConfirmOn {
 		case "":
@@ -114,7 +132,7 @@ func (e *Engine) Link(tx *ledger.Tx, known, other ledger.Ident) error {
 				return err
 			}
 			for _, s := range subjects {
-				if err := e.reconcileOrder(tx, p, orderID(s)); err != nil {
+				if err := e.reconcileSubject(tx, p, s); err != nil {
 					return err
 				}
 			}
@@ -134,7 +152,16 @@ func put(tx *ledger.Tx, program, kind, key, order string, at time.Time, v any) e
 
 func orderSubject(id string) string { return "order:" + id }
 
-func orderID(subject string) string { return strings.TrimPrefix(subject, "order:") }
+// reconcileSubject recomputes any subject by its kind.
+func (e *Engine) reconcileSubject(tx *ledger.Tx, p Program, subject string) error {
+	if id, ok := strings.CutPrefix(subject, "order:"); ok {
+		return e.reconcileOrder(tx, p, id)
+	}
+	if strings.HasPrefix(subject, "receipt:") {
+		return e.reconcileReceipt(tx, p, subject)
+	}
+	return fmt.Errorf("reconcile: unknown subject %q", subject)
+}
 
 func (e *Engine) sortedPrograms() []string {
 	ids := make([]string, 0, len(e.programs))

@@ -1,0 +1,221 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/rules"
+)
+
+const kindReceipt = "till_receipt"
+
+// TillReceipt is what a store's till reported for one card transaction.
+// The till decided at the counter: its figures are recorded as they
+// happened (SPEC 3.3).
+type TillReceipt struct {
+	Store    string    `json:"store"`
+	Till     string    `json:"till"`
+	Receipt  string    `json:"receipt"`
+	At       time.Time `json:"at"`
+	Card     string    `json:"card"`
+	CardType string    `json:"card_type,omitempty"`
+	// Lines of the bill; when the till sends only totals, one line of
+	// Gross and Discount stands for the bill.
+	Lines    []rules.Line `json:"lines,omitempty"`
+	Gross    int64        `json:"gross"`
+	Discount int64        `json:"discount"`
+	// Earned is what the till computed (points or cents); nil when the
+	// till computed nothing and the program's rules must.
+	Earned *int64 `json:"earned,omitempty"`
+	// Spent is what the card paid at the till (the fidelity discount).
+	Spent int64 `json:"spent"`
+}
+
+// Key is the receipt's identity across stores and tills.
+func (r TillReceipt) Key() string { return r.Store + "/" + r.Till + "/" + r.Receipt }
+
+// Validate refuses a receipt that cannot be recorded.
+func (r TillReceipt) Validate() error {
+	switch {
+	case r.Store == "" || r.Till == "" || r.Receipt == "":
+		return fmt.Errorf("till receipt %q: store, till and receipt are all needed", r.Key())
+	case r.Card == "":
+		return fmt.Errorf("till receipt %s: the card is empty", r.Key())
+	case r.At.IsZero():
+		return fmt.Errorf("till receipt %s: the time is missing", r.Key())
+	case r.Spent < 0 || (r.Earned != nil && *r.Earned < 0):
+		return fmt.Errorf("till receipt %s: earned and spent cannot be negative", r.Key())
+	}
+	return r.document().Validate()
+}
+
+func (r TillReceipt) document() rules.Document {
+	lines := r.Lines
+	if len(lines) == 0 {
+		lines = []rules.Line{{Product: "", Quantity: 1000, Gross: r.Gross, Discount: r.Discount}}
+	}
+	return rules.Document{Date: r.At, Lines: lines, FidelityDiscount: r.Spent}
+}
+
+type receiptState struct {
+	Gen     int    `json:"gen"`
+	Earned  int64  `json:"earned"`
+	Credit  int64  `json:"credit,omitempty"`
+	Spent   int64  `json:"spent"`
+	Spend   int64  `json:"spend,omitempty"`
+	NoPoint string `json:"no_points,omitempty"` // why the receipt earned nothing
+}
+
+// TillReceipt stores a till receipt and records it: its accrual (the
+// till's, or the program's rules inside an active catalog window) and what
+// it spent, an overdraft flagged when the balance did not cover it.
+func (e *Engine) TillReceipt(tx *ledger.Tx, program string, r TillReceipt) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	p, err := e.program(program)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	subject := "receipt:" + r.Key()
+	if _, err := tx.PutFact(ledger.Fact{Program: p.ID, Kind: kindReceipt, Key: r.Key(), Subject: subject, Payload: b, At: r.At}); err != nil {
+		return err
+	}
+	return e.reconcileReceipt(tx, p, subject)
+}
+
+func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) error {
+	rec, _, err := tx.Subject(p.ID, subject)
+	if err != nil {
+		return err
+	}
+	var st receiptState
+	if len(rec.State) > 0 {
+		if err := json.Unmarshal(rec.State, &st); err != nil {
+			return fmt.Errorf("%s: stored state: %w", subject, err)
+		}
+	}
+	fs, err := tx.SubjectFacts(p.ID, subject)
+	if err != nil {
+		return err
+	}
+	// The latest revision (by time, then content) is the receipt.
+	var r TillReceipt
+	var raw string
+	for _, f := range fs {
+		var x TillReceipt
+		if err := json.Unmarshal(f.Payload, &x); err != nil {
+			return fmt.Errorf("%s: stored receipt: %w", subject, err)
+		}
+		if raw == "" || x.At.After(r.At) || (x.At.Equal(r.At) && string(f.Payload) > raw) {
+			r, raw = x, string(f.Payload)
+		}
+	}
+	save := func(parked, waiting string) error {
+		rec.Parked, rec.Waiting = parked, waiting
+		if rec.State, err = json.Marshal(st); err != nil {
+			return err
+		}
+		return tx.SaveSubject(rec)
+	}
+	card, err := ledger.ParseIdent(ledger.IdentCard + ":" + r.Card)
+	if err != nil {
+		return save(fmt.Sprintf("till receipt %s: %v", r.Key(), err), "")
+	}
+	known, err := tx.Known(card)
+	if err != nil {
+		return err
+	}
+	if !known {
+		if !p.CreateCardCustomers {
+			return save(fmt.Sprintf("till receipt %s: card %s is not linked to a customer yet", r.Key(), card.Masked()), string(card))
+		}
+		if _, _, err := tx.EnsureCustomer(card); err != nil {
+			return err
+		}
+	}
+	earned, why, err := p.receiptAccrual(r)
+	if err != nil {
+		return save(err.Error(), "")
+	}
+	st.NoPoint = why
+	acct := ledger.Account{Program: p.ID, Customer: card}
+	meta := func(op, reason string) ledger.Meta {
+		return ledger.Meta{Source: ledger.SourcePOS, Key: fmt.Sprintf("receipt:%s:g%d:%s", r.Key(), st.Gen, op),
+			Reason: reason, Document: r.Key(), At: r.At, Rule: "till"}
+	}
+	wrote := false
+	// Accrual before spending: on an amount card the bill's own accrual
+	// may pay part of its discount (SPEC E1).
+	switch d := earned - st.Earned; {
+	case d > 0:
+		res, err := tx.Credit(ledger.CreditRequest{Account: acct, Meta: meta("earn", "accrual"), Amount: d, Expires: p.expiry(r.At)})
+		if err != nil {
+			return err
+		}
+		st.Earned, st.Credit, wrote = earned, res.Main(), true
+	case d < 0:
+		err := tx.Try(func() error {
+			_, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("takeback", "receipt_change"), Amount: -d, Withdraw: true, PreferCredit: st.Credit})
+			return err
+		})
+		if errors.Is(err, ledger.ErrInsufficient) {
+			st.Gen++
+			return save(fmt.Sprintf("review: till receipt %s now earns %d less, already spent: %v", r.Key(), -d, err), "")
+		}
+		if err != nil {
+			return err
+		}
+		st.Earned, wrote = earned, true
+	}
+	switch d := r.Spent - st.Spent; {
+	case d > 0:
+		res, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("spend", "redemption"), Amount: d, Overdraft: true})
+		if err != nil {
+			return err
+		}
+		st.Spent, st.Spend, wrote = r.Spent, res.Main(), true
+	case d < 0:
+		if _, err := tx.Refund(ledger.RefundRequest{Meta: meta("refund", "receipt_change"), Movement: st.Spend, Amount: -d}); err != nil {
+			return err
+		}
+		st.Spent, wrote = r.Spent, true
+	}
+	if wrote {
+		st.Gen++
+	}
+	return save("", "")
+}
+
+// receiptAccrual is what a receipt earns: the till's own figure, else the
+// program's rules, which earn nothing outside every active catalog window
+// when the program has catalogs (SPEC 3.1, E12). why says why it is zero.
+func (p Program) receiptAccrual(r TillReceipt) (points int64, why string, err error) {
+	if r.Earned != nil {
+		return *r.Earned, "", nil
+	}
+	if len(p.Catalogs) > 0 {
+		if _, ok, reason := rules.AccrualWindow(p.Catalogs, r.CardType, r.At, p.Location); !ok {
+			return 0, reason, nil
+		}
+	}
+	acc, err := rules.Accrue(p.Accrual, r.document())
+	if err != nil {
+		return 0, "", fmt.Errorf("till receipt %s: %w", r.Key(), err)
+	}
+	return acc.Points, acc.Reason, nil
+}
+
+func (p Program) expiry(earned time.Time) *time.Time {
+	if t, ok := p.Expiry.ExpiresAt(earned, p.Location); ok {
+		return &t
+	}
+	return nil
+}
