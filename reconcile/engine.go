@@ -38,6 +38,8 @@ type Program struct {
 	// ExcludeCurrentTransaction leaves a bill's own accrual out of what an
 	// amount card may pay on it (SPEC 3.3, E1).
 	ExcludeCurrentTransaction bool
+	// Actions are the points of registration, newsletter and reviews.
+	Actions rules.ActionRules
 }
 
 // Engine reconciles facts into ledger movements.
@@ -56,6 +58,9 @@ func New(programs []Program) (*Engine, error) {
 			if err := p.Redemption.Validate(); err != nil {
 				return nil, fmt.Errorf("program %s: redemption: %w", p.ID, err)
 			}
+		}
+		if err := p.Actions.Validate(); err != nil {
+			return nil, fmt.Errorf("program %s: actions: %w", p.ID, err)
 		}
 		if err := rules.ValidateCatalogs(p.Catalogs); err != nil {
 			return nil, fmt.Errorf("program %s: %w", p.ID, err)
@@ -159,6 +164,9 @@ func (e *Engine) reconcileSubject(tx *ledger.Tx, p Program, subject string) erro
 	}
 	if strings.HasPrefix(subject, "receipt:") {
 		return e.reconcileReceipt(tx, p, subject)
+	}
+	if strings.HasPrefix(subject, "actions:") {
+		return e.reconcileActions(tx, p, subject)
 	}
 	return fmt.Errorf("reconcile: unknown subject %q", subject)
 }

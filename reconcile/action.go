@@ -1,0 +1,139 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/rules"
+)
+
+const kindAction = "action"
+
+// Action is something a customer did in the shop that earns fixed points
+// (SPEC 3.1): registering, subscribing to the newsletter, reviewing a
+// product.
+type Action struct {
+	Customer string           `json:"customer"`
+	Kind     rules.ActionKind `json:"kind"`
+	ReviewID string           `json:"review_id,omitempty"`
+	At       time.Time        `json:"at"`
+}
+
+// Validate refuses an action that cannot be recorded.
+func (a Action) Validate() error {
+	switch {
+	case a.Customer == "":
+		return fmt.Errorf("action: customer is empty")
+	case a.At.IsZero():
+		return fmt.Errorf("action %s of %s: the time is missing", a.Kind, a.Customer)
+	case a.Kind == rules.ActionReview && a.ReviewID == "":
+		return fmt.Errorf("review by %s: the review id is missing", a.Customer)
+	}
+	switch a.Kind {
+	case rules.ActionRegistration, rules.ActionNewsletter, rules.ActionReview:
+		return nil
+	}
+	return fmt.Errorf("action of %s: unknown kind %q (registration, newsletter, review)", a.Customer, a.Kind)
+}
+
+// actionState is what a customer was awarded for actions, by award key.
+type actionState struct {
+	Awarded map[string]int64 `json:"awarded"` // award key -> movement (0: nothing to award)
+	Count   map[string]int   `json:"count"`   // awards per kind
+}
+
+// Action stores an action and awards its points once: registration and
+// newsletter once per customer, reviews per review or once, as the
+// program says. A registration makes the customer known; other actions of
+// an unknown customer wait for it.
+func (e *Engine) Action(tx *ledger.Tx, program string, a Action) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	p, err := e.program(program)
+	if err != nil {
+		return err
+	}
+	id, err := ledger.ParseIdent(a.Customer)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	subject := "actions:" + string(id)
+	key := string(a.Kind) + ":" + a.ReviewID
+	if _, err := tx.PutFact(ledger.Fact{Program: p.ID, Kind: kindAction, Key: string(id) + ":" + key, Subject: subject, Payload: b, At: a.At}); err != nil {
+		return err
+	}
+	if a.Kind == rules.ActionRegistration {
+		if _, _, err := tx.EnsureCustomer(id); err != nil {
+			return err
+		}
+	}
+	return e.reconcileActions(tx, p, subject)
+}
+
+// reconcileActions awards every action of a customer not awarded yet, in
+// the order they happened.
+func (e *Engine) reconcileActions(tx *ledger.Tx, p Program, subject string) error {
+	rec, _, err := tx.Subject(p.ID, subject)
+	if err != nil {
+		return err
+	}
+	st := actionState{Awarded: map[string]int64{}, Count: map[string]int{}}
+	if len(rec.State) > 0 {
+		if err := json.Unmarshal(rec.State, &st); err != nil {
+			return fmt.Errorf("%s: stored state: %w", subject, err)
+		}
+	}
+	id := ledger.Ident(subject[len("actions:"):])
+	known, err := tx.Known(id)
+	if err != nil {
+		return err
+	}
+	save := func() error {
+		if rec.State, err = json.Marshal(st); err != nil {
+			return err
+		}
+		return tx.SaveSubject(rec)
+	}
+	if !known {
+		rec.Parked, rec.Waiting = fmt.Sprintf("action of %s: no customer has this identifier yet", id.Masked()), string(id)
+		return save()
+	}
+	rec.Parked, rec.Waiting = "", ""
+	fs, err := tx.SubjectFacts(p.ID, subject)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		var a Action
+		if err := json.Unmarshal(f.Payload, &a); err != nil {
+			return fmt.Errorf("%s: stored action: %w", subject, err)
+		}
+		points, award, _ := rules.ActionPoints(p.Actions, a.Kind, st.Count[string(a.Kind)], a.ReviewID)
+		if award == "" {
+			award = string(a.Kind) + ":" + a.ReviewID
+		}
+		if _, done := st.Awarded[award]; done {
+			continue
+		}
+		var mv int64
+		if points > 0 {
+			res, err := tx.Credit(ledger.CreditRequest{Account: ledger.Account{Program: p.ID, Customer: id},
+				Meta:   ledger.Meta{Source: ledger.SourceWeb, Key: "action:" + string(id) + ":" + award, Reason: string(a.Kind), Document: a.ReviewID, At: a.At, Rule: "action"},
+				Amount: points, Expires: p.expiry(a.At)})
+			if err != nil {
+				return err
+			}
+			mv = res.Main()
+			st.Count[string(a.Kind)]++
+		}
+		st.Awarded[award] = mv
+	}
+	return save()
+}
