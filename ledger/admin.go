@@ -44,7 +44,7 @@ func (tx *Tx) Adjust(req AdjustRequest) (Result, error) {
 		if req.Points > 0 {
 			id, err = tx.credit(a, &req.Meta, req.Points, false, req.Expires, 0)
 		} else {
-			id, _, err = tx.debit(a, &req.Meta, KindWithdraw, -req.Points, false, false, 0, 0, 0, anyTime)
+			id, _, err = tx.debit(a, &req.Meta, KindWithdraw, -req.Points, false, false, nil, 0, 0, anyTime)
 		}
 		return Result{Movements: []int64{id}}, err
 	})
@@ -219,11 +219,11 @@ func (tx *Tx) correct(a *account, m *Meta, adj *adjustment, delta int64) (int64,
 			}
 			return tx.credit(a, m, delta, false, expiryTime(exp), head.id)
 		}
-		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, head.id, head.id, 0, anyTime)
+		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, []int64{head.id}, head.id, 0, anyTime)
 		return id, adjustmentShort(err, head.id)
 	}
 	if delta < 0 {
-		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, 0, head.id, head.id, anyTime)
+		id, _, err := tx.debit(a, m, KindWithdraw, -delta, false, false, nil, head.id, head.id, anyTime)
 		return id, err
 	}
 	id, err := tx.insertMovement(a, m, row{kind: KindRefund, amount: delta, ref: head.id})
@@ -365,7 +365,7 @@ func (tx *Tx) resetAccount(a *account, m *Meta) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
-		if got, err := tx.consume(a, id, id, avail, 0, anyTime); err != nil || got != avail {
+		if got, err := tx.consume(a, id, id, avail, nil, anyTime); err != nil || got != avail {
 			return nil, fmt.Errorf("ledger: reset of account %d took %d of %d points: %v", a.id, got, avail, err)
 		}
 		if forgiven > 0 {
@@ -494,4 +494,59 @@ func (tx *Tx) SweepExpired(limit int) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// RedateRequest moves the expiry of the lots of given credits.
+type RedateRequest struct {
+	Meta
+	// Credits are posted credits or posts of pending credits: their lots,
+	// and lots added to them later, are dated again.
+	Credits []int64    `json:"credits"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+// Redate sets a new expiry on the unexpired lots of the given credits.
+// Reconciliation uses it when the date an order's points were earned
+// moves (an earlier conversion document arrived late), so the expiry does
+// not depend on the order in which documents arrived. Each lot's old and
+// new expiry is kept in expiry_changes.
+func (tx *Tx) Redate(req RedateRequest) (Result, error) {
+	if len(req.Credits) == 0 {
+		return Result{}, invalidf("redate needs the credits whose lots to date")
+	}
+	return tx.once(&req.Meta, req, func() (Result, error) {
+		first, err := tx.movement(req.Credits[0])
+		if err != nil {
+			return Result{}, err
+		}
+		a, err := tx.lockAccountByID(first.accountID)
+		if err != nil {
+			return Result{}, err
+		}
+		if _, err := tx.sweepAccount(a); err != nil {
+			return Result{}, err
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(req.Credits)), ", ")
+		args := []any{a.id, micros(tx.now)}
+		for _, id := range req.Credits {
+			args = append(args, id)
+		}
+		args = append(args, args[2:]...)
+		where := "account_id = ? AND closed = 0 AND expires_at > ? AND (id IN (" + marks + ") OR credit_id IN (" + marks + "))"
+		newExp := expiryMicros(req.Expires)
+		op, err := tx.adminOp("redate", a.program.ID, &a.customerID, req, &req.Meta, 1, 0)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := tx.exec("INSERT INTO expiry_changes (op_id, lot_id, old_expires, new_expires) SELECT ?, id, expires_at, ? FROM lots WHERE "+where,
+			append([]any{op, newExp}, args...)...); err != nil {
+			return Result{}, fmt.Errorf("ledger: record expiry changes: %w", err)
+		}
+		res, err := tx.execResult("UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
+		if err != nil {
+			return Result{}, fmt.Errorf("ledger: redate lots: %w", err)
+		}
+		n, err := res.RowsAffected()
+		return Result{Lots: int(n), Op: op}, err
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // lotPage bounds how many lots one query reads while consuming, so an
@@ -16,11 +17,13 @@ type lotRef struct {
 }
 
 // consume takes up to amount from the account's usable lots for debit
-// debitID (written by movement movementID): the lots of preferCredit
+// debitID (written by movement movementID): the lots of prefer (posted
+// credits or posts, matched by the lot's own id or the credit it belongs
+// to)
 // first, then earliest expiry first, lots without expiry last. It returns
 // what it took, which is less than amount only when the lots run out.
 // Only lots earned before earnedBefore count (anyTime: all).
-func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit, earnedBefore int64) (int64, error) {
+func (tx *Tx) consume(a *account, debitID, movementID, amount int64, prefer []int64, earnedBefore int64) (int64, error) {
 	var taken int64
 	now := micros(tx.now)
 	take := func(query string, args ...any) error {
@@ -60,9 +63,15 @@ func (tx *Tx) consume(a *account, debitID, movementID, amount, preferCredit, ear
 		}
 		return nil
 	}
-	if preferCredit != 0 {
-		err := take(fmt.Sprintf(`SELECT id, remaining FROM lots WHERE credit_id = ? AND account_id = ? AND expires_at > ? AND remaining > 0
-			AND earned_at < ? ORDER BY expires_at, id LIMIT %d`, lotPage), preferCredit, a.id, now, earnedBefore)
+	if len(prefer) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(prefer)), ", ")
+		args := []any{a.id, now, earnedBefore}
+		for _, id := range prefer {
+			args = append(args, id)
+		}
+		args = append(args, args[3:]...)
+		err := take(fmt.Sprintf(`SELECT id, remaining FROM lots WHERE account_id = ? AND expires_at > ? AND remaining > 0
+			AND earned_at < ? AND (id IN (%s) OR credit_id IN (%s)) ORDER BY expires_at, id LIMIT %d`, marks, marks, lotPage), args...)
 		if err != nil {
 			return taken, err
 		}
@@ -166,7 +175,7 @@ func (tx *Tx) coverDebt(a *account, movementID int64) error {
 		if err != nil {
 			return fmt.Errorf("ledger: account %d has debt %d but no debt rows: %w", a.id, a.debt, err)
 		}
-		got, err := tx.consume(a, debitID, movementID, remaining, 0, anyTime)
+		got, err := tx.consume(a, debitID, movementID, remaining, nil, anyTime)
 		if err != nil {
 			return err
 		}

@@ -114,9 +114,10 @@ type SpendRequest struct {
 	Amount   int64 `json:"amount"`
 	Pending  bool  `json:"pending"`
 	Withdraw bool  `json:"withdraw"`
-	// PreferCredit consumes the lot of this credit first (a credit note
-	// takes back the points of the credit it reverses).
-	PreferCredit int64 `json:"prefer_credit,omitempty"`
+	// PreferCredits consumes the lots of these credits first (a credit note
+	// takes back the points of the credit it reverses): posted credits or
+	// posts of pending credits.
+	PreferCredits []int64 `json:"prefer_credits,omitempty"`
 	// Overdraft records a spend the till already made even when the
 	// balance is short; the shortfall is flagged and becomes debt.
 	Overdraft bool `json:"overdraft"`

@@ -89,7 +89,7 @@ func (tx *Tx) Spend(req SpendRequest) (Result, error) {
 		if !req.EarnedBefore.IsZero() {
 			before = micros(req.EarnedBefore)
 		}
-		id, over, err := tx.debit(a, &req.Meta, kind, req.Amount, req.Pending, req.Overdraft, req.PreferCredit, 0, 0, before)
+		id, over, err := tx.debit(a, &req.Meta, kind, req.Amount, req.Pending, req.Overdraft, req.PreferCredits, 0, 0, before)
 		if err != nil {
 			return Result{}, err
 		}
@@ -100,7 +100,7 @@ func (tx *Tx) Spend(req SpendRequest) (Result, error) {
 // debit writes a spend or withdraw and consumes its lots. family, when not
 // 0, is the debit whose consumption this one adds to (a correction of a
 // negative adjustment), so that a later refund finds all of it.
-func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overdraft bool, preferCredit, ref, family, earnedBefore int64) (id, over int64, err error) {
+func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overdraft bool, prefer []int64, ref, family, earnedBefore int64) (id, over int64, err error) {
 	usable, err := tx.usable(a, earnedBefore)
 	if err != nil {
 		return 0, 0, err
@@ -128,7 +128,7 @@ func (tx *Tx) debit(a *account, m *Meta, kind Kind, amount int64, pending, overd
 	if family != 0 {
 		holder = family
 	}
-	got, err := tx.consume(a, holder, id, amount-over, preferCredit, earnedBefore)
+	got, err := tx.consume(a, holder, id, amount-over, prefer, earnedBefore)
 	if err != nil {
 		return 0, 0, err
 	}

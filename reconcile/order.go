@@ -22,8 +22,13 @@ type orderState struct {
 	Version string          `json:"version,omitempty"`
 	Pending *held           `json:"pending,omitempty"` // the pending accrual
 	Earned  int64           `json:"earned"`            // net posted accrual
-	Credit  int64           `json:"credit,omitempty"`  // last posted credit, whose lot a take-back prefers
-	Spend   *held           `json:"spend,omitempty"`
+	// Lots are the order's posted credits and posts (a take-back takes
+	// their points first), and EarnedAt the
+	// conversion date their expiry counts from: when an earlier conversion
+	// arrives late, the lots are dated again.
+	Lots     []int64   `json:"lots,omitempty"`
+	EarnedAt time.Time `json:"earned_at,omitzero"`
+	Spend    *held     `json:"spend,omitempty"`
 }
 
 type held struct {
@@ -158,7 +163,8 @@ func (w *writer) accrual() error {
 				return err
 			}
 			st.Earned += amount
-			st.Credit, st.Pending, w.wrote = res.Main(), nil, true
+			st.Pending, w.wrote = nil, true
+			st.Lots, st.EarnedAt = append(st.Lots, res.Main()), t.EarnedAt
 		case t.Cancelled || t.Confirmed || t.Provisional != st.Pending.Amount:
 			reason := "accrual_change"
 			if t.Cancelled {
@@ -179,6 +185,11 @@ func (w *writer) accrual() error {
 		}
 		st.Pending, w.wrote = &held{ID: res.Main(), Amount: t.Provisional}, true
 	}
+	if t.Confirmed && !t.Cancelled {
+		if err := w.redate(); err != nil {
+			return err
+		}
+	}
 	switch d := t.Earned - st.Earned; {
 	case d > 0:
 		m := w.meta(ledger.SourceERP, "earn", "accrual", t.Document)
@@ -188,7 +199,8 @@ func (w *writer) accrual() error {
 			return err
 		}
 		st.Earned += d
-		st.Credit, w.wrote = res.Main(), true
+		w.wrote = true
+		st.Lots = append(st.Lots, res.Main())
 	case d < 0:
 		reason := "credit_note"
 		if t.Cancelled {
@@ -196,7 +208,7 @@ func (w *writer) accrual() error {
 		}
 		err := tx.Try(func() error {
 			_, err := tx.Spend(ledger.SpendRequest{Account: w.acct, Meta: w.meta(ledger.SourceERP, "takeback", reason, w.order.ID),
-				Amount: -d, Withdraw: true, PreferCredit: st.Credit})
+				Amount: -d, Withdraw: true, PreferCredits: st.Lots})
 			return err
 		})
 		if errors.Is(err, ledger.ErrInsufficient) {
@@ -208,6 +220,21 @@ func (w *writer) accrual() error {
 		st.Earned += d
 		w.wrote = true
 	}
+	return nil
+}
+
+// redate moves the expiry of the order's lots to count from its first
+// conversion when that date moved since they were written.
+func (w *writer) redate() error {
+	st, t := w.st, w.t
+	if len(st.Lots) == 0 || st.EarnedAt.Equal(t.EarnedAt) {
+		st.EarnedAt = t.EarnedAt
+		return nil
+	}
+	if _, err := w.tx.Redate(ledger.RedateRequest{Meta: w.meta(ledger.SourceERP, "redate", "accrual", t.Document), Credits: st.Lots, Expires: w.expiry()}); err != nil {
+		return err
+	}
+	st.EarnedAt, w.wrote = t.EarnedAt, true
 	return nil
 }
 

@@ -163,7 +163,7 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 		st.Earned, st.Credit, wrote = earned, res.Main(), true
 	case d < 0:
 		err := tx.Try(func() error {
-			_, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("takeback", "receipt_change"), Amount: -d, Withdraw: true, PreferCredit: st.Credit})
+			_, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("takeback", "receipt_change"), Amount: -d, Withdraw: true, PreferCredits: []int64{st.Credit}})
 			return err
 		})
 		if errors.Is(err, ledger.ErrInsufficient) {
