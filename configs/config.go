@@ -59,6 +59,26 @@ type Program struct {
 	Unit     rules.Unit `yaml:"unit"`
 	TimeZone string     `yaml:"time_zone"`
 	Expiry   Expiry     `yaml:"expiry"`
+
+	// ConfirmOn is when a web order's provisional accrual is posted:
+	// ConfirmConverted (by the ERP; also what "" means), or ConfirmPaid /
+	// ConfirmCompleted for shops without an ERP.
+	ConfirmOn string `yaml:"confirm_on"`
+	// CreateCardCustomers makes a card first seen at a till a customer
+	// instead of a drop row refused as unknown.
+	CreateCardCustomers bool `yaml:"create_card_customers"`
+	// ExcludeCurrentTransaction (amount programs) keeps what a bill earns
+	// out of the balance usable on that bill; see rules.TillQuoteOptions.
+	ExcludeCurrentTransaction bool `yaml:"exclude_current_transaction"`
+
+	// The rule sections; the methods of the same names (AccrualRules,
+	// Gifts, ...) give them as rules values.
+	Accrual     Accrual    `yaml:"accrual,omitempty"`
+	Redemption  Redemption `yaml:"redemption,omitempty"`
+	Actions     Actions    `yaml:"actions,omitempty"`
+	GiftList    []Gift     `yaml:"gifts,omitempty"`
+	BadgeList   []Badge    `yaml:"badges,omitempty"`
+	CatalogList []Catalog  `yaml:"catalogs,omitempty"`
 }
 
 // Expiry is a program's expiry rule as written; see rules.ExpiryPolicy.
@@ -148,6 +168,7 @@ func (p *Program) setDefaults() {
 	p.Unit = rules.UnitPoints
 	p.TimeZone = rules.DefaultTimeZone
 	p.Expiry.Policy = rules.ExpiryNone
+	p.ConfirmOn = ConfirmConverted
 }
 
 // File is the configuration file name as given to Load or Parse.

@@ -132,7 +132,7 @@ programs:
 
 func TestEnvNotInKeys(t *testing.T) {
 	_, err := parseString(t, "programs:\n  - id: shop\n    ${KEY}: x\n", map[string]string{"KEY": "name"})
-	want := "c.yaml:3: programs[0].${KEY}: unknown key (known keys here: expiry, id, name, time_zone, unit)"
+	want := "c.yaml:3: programs[0].${KEY}: unknown key (known keys here: accrual, actions, badges, catalogs, confirm_on, create_card_customers, exclude_current_transaction, expiry, gifts, id, name, redemption, time_zone, unit)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}

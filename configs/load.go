@@ -66,12 +66,13 @@ func (l Loader) Parse(name string, data []byte) (*Config, error) {
 		lookup = os.LookupEnv
 	}
 	s := &state{
-		file:     name,
-		lookup:   lookup,
-		lines:    map[string]int{},
-		expanded: map[*yaml.Node]bool{},
-		badNodes: map[*yaml.Node]bool{},
-		failed:   map[string]bool{},
+		file:      name,
+		lookup:    lookup,
+		lines:     map[string]int{},
+		expanded:  map[*yaml.Node]bool{},
+		badNodes:  map[*yaml.Node]bool{},
+		failed:    map[string]bool{},
+		unknownIn: map[string]bool{},
 	}
 	root := s.parseDocument(data)
 	if root == nil {
@@ -91,8 +92,11 @@ func (l Loader) Parse(name string, data []byte) (*Config, error) {
 
 	// A key that could not be read keeps its default; validating that
 	// default would only add a second message about the same line.
+	// Likewise a mapping holding an unknown key is usually missing the key
+	// meant (fixd for fixed): what validation says about the mapping itself
+	// repeats that.
 	for _, e := range cfg.validate() {
-		if !s.isFailed(e.Key) {
+		if !s.isFailed(e.Key) && !s.unknownIn[e.Key] {
 			s.keep(e)
 		}
 	}
@@ -113,6 +117,8 @@ type state struct {
 	expanded map[*yaml.Node]bool // scalars already expanded
 	badNodes map[*yaml.Node]bool // scalars whose expansion failed
 	failed   map[string]bool     // key paths already reported
+	// unknownIn holds the mappings where an unknown key was reported.
+	unknownIn map[string]bool
 
 	steps  int    // decoding work done, see maxDecodeSteps
 	tooBig *Error // set when maxDecodeSteps is reached

@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"all collected", "ledger:\n  driver: nope\n  busy_timeout: soon\nprograms:\n  - id: a\n    colour: red\n    expiry:\n      policy: days\n      days: ${DAYS}\n", nil,
 			`c.yaml:2: ledger.driver: unknown value "nope" (use one of "sqlite", "mysql")` + "\n" +
 				`c.yaml:3: ledger.busy_timeout: expected a duration such as 10s, 500ms or 1m30s, got "soon"` + "\n" +
-				`c.yaml:6: programs[0].colour: unknown key (known keys here: expiry, id, name, time_zone, unit)` + "\n" +
+				`c.yaml:6: programs[0].colour: unknown key (known keys here: accrual, actions, badges, catalogs, confirm_on, create_card_customers, exclude_current_transaction, expiry, gifts, id, name, redemption, time_zone, unit)` + "\n" +
 				`c.yaml:9: programs[0].expiry.days: environment variable DAYS is not set; set it or write ${DAYS:default}`},
 	}
 	for _, tt := range tests {

@@ -77,6 +77,7 @@ func (s *state) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		key := joinKey(path, p.name)
 		i, ok := fields[p.name]
 		if !ok {
+			s.unknownIn[path] = true
 			if len(s.errs) < maxStoredErrors { // the message costs a search
 				s.add(p.key.Line, key, unknownKeyMsg(p.name, fields), nil)
 			} else {
@@ -143,7 +144,8 @@ func (s *state) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	// yaml.v3 would truncate 1.5 into an int; a fractional count of days
 	// is a mistake worth reporting.
 	intKind := t.Kind() == reflect.Int || t.Kind() == reflect.Int64
-	if intKind && t != durationType && tag == "!!float" {
+	textKind := reflect.PointerTo(t).Implements(textUnmarshalerType)
+	if intKind && !textKind && t != durationType && tag == "!!float" {
 		s.fail(n.Line, path, fmt.Sprintf("expected a whole number, got %q", n.Value))
 		return
 	}
@@ -152,7 +154,7 @@ func (s *state) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch {
-	case reflect.PointerTo(t).Implements(textUnmarshalerType):
+	case textKind:
 		// The type's own message says what form it wants.
 		s.fail(n.Line, path, err.Error())
 	case t == durationType:

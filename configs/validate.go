@@ -128,6 +128,7 @@ func (v *validator) programs() {
 			v.add(base+".time_zone", "%v", err)
 		}
 		v.expiry(base+".expiry", p.Expiry)
+		v.programRules(base, p)
 	}
 }
 

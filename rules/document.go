@@ -11,11 +11,11 @@ import (
 // of a unit, so that weighed goods (0.250 kg) and services (no quantity)
 // fit the same row as pieces.
 type Line struct {
-	Product    string
-	Quantity   int64 // thousandths of a unit (1 piece = 1000; 0.250 kg = 250); may be 0 for services
-	Gross      int64 // line total before discounts, cents
-	Discount   int64 // ordinary discounts and promotions on this line, cents (>= 0)
-	Discounted bool  // the line is already on promotion (for "exclude discounted lines")
+	Product    string `json:"product"`
+	Quantity   int64  `json:"quantity"`             // thousandths of a unit (1 piece = 1000; 0.250 kg = 250); may be 0 for services
+	Gross      int64  `json:"gross"`                // line total before discounts, cents
+	Discount   int64  `json:"discount,omitempty"`   // ordinary discounts and promotions on this line, cents (>= 0)
+	Discounted bool   `json:"discounted,omitempty"` // the line is already on promotion (for "exclude discounted lines")
 }
 
 // Net is the line total after its own discounts, before any share of the
