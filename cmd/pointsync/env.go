@@ -19,6 +19,7 @@ import (
 
 	"github.com/pointsync/pointsync/configs"
 	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/reconcile"
 	"github.com/pointsync/pointsync/rules"
 )
 
@@ -251,4 +252,36 @@ func friendly(err error) error {
 		return fmt.Errorf("%w (link the identifier first, or pass --create-customer to create it)", err)
 	}
 	return err
+}
+
+// engine builds the reconciliation engine from the configured programs and
+// their rules.
+func (e *env) engine() (*reconcile.Engine, error) {
+	var ps []reconcile.Program
+	for _, cp := range e.cfg.Programs {
+		rp, err := cp.Rules()
+		if err != nil {
+			return nil, &configError{err: err}
+		}
+		p := reconcile.Program{Program: rp, ConfirmOn: reconcile.ConfirmOn(cp.ConfirmOn),
+			CreateCardCustomers: cp.CreateCardCustomers, ExcludeCurrentTransaction: cp.ExcludeCurrentTransaction,
+			Actions: cp.ActionRules()}
+		if p.Accrual, err = cp.AccrualRules(); err != nil {
+			return nil, &configError{err: err}
+		}
+		if r, ok, err := cp.RedemptionRules(); err != nil {
+			return nil, &configError{err: err}
+		} else if ok {
+			p.Redemption = r
+		}
+		if p.Catalogs, err = cp.Catalogs(); err != nil {
+			return nil, &configError{err: err}
+		}
+		ps = append(ps, p)
+	}
+	eng, err := reconcile.New(ps)
+	if err != nil {
+		return nil, &configError{err: fmt.Errorf("%s: %w", e.cfg.File(), err)}
+	}
+	return eng, nil
 }

@@ -40,6 +40,7 @@ var commands = []command{
 	{"export", "write every customer's balance to CSV", runExport},
 	{"sweep", "write the expiry of points that reached it", runSweep},
 	{"unmatched", "list parked facts and why they wait", runUnmatched},
+	{"sync", "read facts once and reconcile them (--once)", runSync},
 	{"demo", "fill a demo ledger and show it working", runDemo},
 	{"version", "print the version", runVersion},
 }

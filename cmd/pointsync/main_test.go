@@ -31,6 +31,7 @@ programs:
   - id: shop
     unit: points
     expiry: {policy: days, days: 365}
+    accrual: {base: value, mode: steps, points: 1, every: "1.00"}
   - id: card
     unit: amount
 import:
@@ -336,5 +337,33 @@ func TestDemoIsIdempotent(t *testing.T) {
 	code, out, _ = run2(t, "demo", "--config", "../../configs/demo.yaml")
 	if code != 0 || strings.Count(out, "already applied") != 7 || !strings.Contains(out, "earned 170") {
 		t.Fatalf("second demo run changed something:\n%s", out)
+	}
+}
+
+// TestSyncOnceFromFacts feeds SPEC E6 and E7 through a facts file: W1
+// provisional then earned, W3 spending and cancelled, the invoice of W9
+// before W9 itself; one bad line is reported with its number and the rest
+// applied. A second run changes nothing.
+func TestSyncOnceFromFacts(t *testing.T) {
+	c := newCLI(t)
+	for run := range 2 {
+		code, out, errs := c.run("sync", "--once", "testdata/facts/e6-e7.jsonl")
+		if code != 0 || !strings.Contains(out, "8 fact(s) applied, 1 rejected") || !strings.Contains(errs, "e6-e7.jsonl:8: unknown type \"refund\"") {
+			t.Fatalf("run %d: exit %d\n%s%s", run, code, out, errs)
+		}
+		got := c.ok("balance", "--program", "shop", "--customer", "email:anna@example.com", "--json")
+		want := `{"program":"shop","customer":"email:anna@example.com","earned":120,"provisional":0,"spent":0,"expired":0,"expiring":[{"date":"2027-03-03","points":120}]}` + "\n"
+		if got != want {
+			t.Fatalf("run %d: anna = %s want %s", run, got, want)
+		}
+		if b := c.balance("shop", "web:bea"); b.Earned != 80 || b.Provisional != 0 {
+			t.Fatalf("run %d: bea = %+v (E7: earned at once when W9 arrives)", run, b)
+		}
+	}
+	if out := c.ok("unmatched", "--program", "shop"); !strings.Contains(out, "nothing parked") {
+		t.Fatalf("unmatched = %q", out)
+	}
+	if code, _, errs := c.run("sync", "--once", "testdata/facts/missing.jsonl"); code != 1 || !strings.Contains(errs, "missing.jsonl") {
+		t.Fatalf("a missing source: exit %d, %q", code, errs)
 	}
 }

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/reconcile"
+)
+
+// factLine is one line of a facts file (JSON Lines): a type, the program
+// it belongs to, and the fact.
+type factLine struct {
+	Type     string                 `json:"type"`
+	Program  string                 `json:"program"`
+	Order    *reconcile.WebOrder    `json:"order,omitempty"`
+	Document *reconcile.ERPDocument `json:"document,omitempty"`
+	Receipt  *reconcile.TillReceipt `json:"receipt,omitempty"`
+	Action   *reconcile.Action      `json:"action,omitempty"`
+	Known    string                 `json:"known,omitempty"` // link: an identifier of the customer
+	Other    string                 `json:"other,omitempty"` // link: the identifier to add
+}
+
+// syncBatch is how many facts commit together.
+const syncBatch = 500
+
+// runSync reads facts and reconciles them once. Until the connectors exist
+// (drop folders, SQL, webservices), the facts come from JSON Lines files
+// named on the command line; see README "Facts files".
+func runSync(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	once := fs.Bool("once", false, "read every source once, reconcile, and exit")
+	files, err := parseFlags(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if !*once {
+		return usagef("pointsync sync --once --config FILE FACTS.jsonl...", "sync runs once (--once); the daemon is pointsync run")
+	}
+	e, err := c.open(ctx, a.stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	eng, err := e.engine()
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, name := range files {
+		applied, rejected, err := syncFile(ctx, e, eng, name, a.stderr)
+		if err != nil {
+			failed++
+			e.log.Error("facts file failed", zap.String("file", name), zap.Error(err))
+			fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", name, err)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d source(s) failed; the others were applied", failed, len(files))
+	}
+	return nil
+}
+
+// syncFile applies a facts file in batches; a fact that cannot be applied
+// is reported with its line and the rest go on.
+func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, stderr io.Writer) (applied, rejected int, err error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 4<<20)
+	type numbered struct {
+		line int
+		fact factLine
+	}
+	var batch []numbered
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var ok, bad int
+		err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
+			ok, bad = 0, 0
+			for _, n := range batch {
+				if err := tx.Try(func() error { return applyFact(tx, eng, n.fact) }); err != nil {
+					if isInfra(err) {
+						return err
+					}
+					bad++
+					fmt.Fprintf(stderr, "%s:%d: %v\n", name, n.line, err)
+					continue
+				}
+				ok++
+			}
+			return nil
+		})
+		applied, rejected, batch = applied+ok, rejected+bad, batch[:0]
+		return err
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var fl factLine
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&fl); err != nil {
+			rejected++
+			fmt.Fprintf(stderr, "%s:%d: not a fact: %v\n", name, line, err)
+			continue
+		}
+		batch = append(batch, numbered{line, fl})
+		if len(batch) == syncBatch {
+			if err := flush(); err != nil {
+				return applied, rejected, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return applied, rejected, fmt.Errorf("line %d: %w", line+1, err)
+	}
+	return applied, rejected, flush()
+}
+
+func applyFact(tx *ledger.Tx, eng *reconcile.Engine, f factLine) error {
+	switch f.Type {
+	case "web_order":
+		if f.Order == nil {
+			return errors.New(`web_order: the "order" object is missing`)
+		}
+		return eng.WebOrder(tx, f.Program, *f.Order)
+	case "erp_document":
+		if f.Document == nil {
+			return errors.New(`erp_document: the "document" object is missing`)
+		}
+		return eng.ERPDocument(tx, f.Program, *f.Document)
+	case "till_receipt":
+		if f.Receipt == nil {
+			return errors.New(`till_receipt: the "receipt" object is missing`)
+		}
+		return eng.TillReceipt(tx, f.Program, *f.Receipt)
+	case "action":
+		if f.Action == nil {
+			return errors.New(`action: the "action" object is missing`)
+		}
+		return eng.Action(tx, f.Program, *f.Action)
+	case "link":
+		known, err := ledger.ParseIdent(f.Known)
+		if err != nil {
+			return fmt.Errorf("link: known: %w", err)
+		}
+		other, err := ledger.ParseIdent(f.Other)
+		if err != nil {
+			return fmt.Errorf("link: other: %w", err)
+		}
+		return eng.Link(tx, known, other)
+	}
+	return fmt.Errorf("unknown type %q (web_order, erp_document, till_receipt, action, link)", f.Type)
+}
+
+// isInfra tells a failing database (stop the batch, retry later) from a
+// fact the ledger refuses (report it, go on).
+func isInfra(err error) bool {
+	for _, business := range []error{ledger.ErrInvalid, ledger.ErrUnknownProgram, ledger.ErrUnknownCustomer, ledger.ErrUnknownMovement,
+		ledger.ErrInsufficient, ledger.ErrIdempotency, ledger.ErrNotAdjustment, ledger.ErrAlreadyFinal} {
+		if errors.Is(err, business) {
+			return false
+		}
+	}
+	var je *json.SyntaxError
+	if errors.As(err, &je) {
+		return false
+	}
+	// Facts that fail validation carry no sentinel: what is not from the
+	// database (ledger's own errors, or the context) is the fact's fault.
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "ledger: ")
+}
