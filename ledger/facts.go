@@ -160,3 +160,23 @@ func (l *Ledger) Parked(ctx context.Context, program string) ([]Subject, error) 
 	}
 	return out, rows.Err()
 }
+
+// Customers lists one identifier (the first known) of every customer with
+// an account in a program, for operations on all of them (periodic gifts).
+func (tx *Tx) Customers(program string) ([]Ident, error) {
+	rows, err := tx.query(`SELECT (SELECT i.ident FROM identifiers i WHERE i.customer_id = a.customer_id ORDER BY i.created_at, i.ident LIMIT 1)
+		FROM accounts a WHERE a.program = ? ORDER BY a.id`, program)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list customers of %s: %w", program, err)
+	}
+	defer rows.Close()
+	var out []Ident
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, Ident(s))
+	}
+	return out, rows.Err()
+}

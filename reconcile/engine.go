@@ -40,6 +40,8 @@ type Program struct {
 	ExcludeCurrentTransaction bool
 	// Actions are the points of registration, newsletter and reviews.
 	Actions rules.ActionRules
+	// Gifts grant points to every customer on a schedule.
+	Gifts []rules.Gift
 }
 
 // Engine reconciles facts into ledger movements.
@@ -61,6 +63,11 @@ func New(programs []Program) (*Engine, error) {
 		}
 		if err := p.Actions.Validate(); err != nil {
 			return nil, fmt.Errorf("program %s: actions: %w", p.ID, err)
+		}
+		for _, g := range p.Gifts {
+			if err := g.Validate(); err != nil {
+				return nil, fmt.Errorf("program %s: %w", p.ID, err)
+			}
 		}
 		if err := rules.ValidateCatalogs(p.Catalogs); err != nil {
 			return nil, fmt.Errorf("program %s: %w", p.ID, err)

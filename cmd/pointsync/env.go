@@ -277,6 +277,9 @@ func (e *env) engine() (*reconcile.Engine, error) {
 		if p.Catalogs, err = cp.Catalogs(); err != nil {
 			return nil, &configError{err: err}
 		}
+		if p.Gifts, err = cp.Gifts(); err != nil {
+			return nil, &configError{err: err}
+		}
 		ps = append(ps, p)
 	}
 	eng, err := reconcile.New(ps)

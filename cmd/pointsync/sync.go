@@ -69,8 +69,24 @@ func runSync(ctx context.Context, a *app, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
 	}
+	// Periodic gifts fall due on their own schedule: award what is due.
+	for _, cp := range e.cfg.Programs {
+		var n int
+		if err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
+			var err error
+			n, err = eng.Gifts(tx, cp.ID)
+			return err
+		}); err != nil {
+			failed++
+			fmt.Fprintf(a.stderr, "pointsync: gifts of program %s: %v\n", cp.ID, err)
+			continue
+		}
+		if n > 0 {
+			fmt.Fprintf(a.stdout, "program %s: %d gift award(s)\n", cp.ID, n)
+		}
+	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d source(s) failed; the others were applied", failed, len(files))
+		return fmt.Errorf("%d source(s) failed; the others were applied", failed)
 	}
 	return nil
 }
