@@ -28,6 +28,9 @@ const (
 	// KindReset zeroes an account: Amount points removed, Overdraft debt
 	// forgiven.
 	KindReset Kind = "reset"
+	// KindNote moves no points: it records in the history why something
+	// earned nothing (a till receipt outside every catalog window).
+	KindNote Kind = "note"
 )
 
 // Phase is the phase a credit or spend was created in.
@@ -174,6 +177,12 @@ type RemoveRequest struct {
 	Meta
 	Movement int64   `json:"movement"`
 	Account  Account `json:"account"` // as in ChangeRequest
+}
+
+// NoteRequest writes a note movement in an account's history.
+type NoteRequest struct {
+	Account
+	Meta
 }
 
 // ResetRequest zeroes one customer's account, or every account of the

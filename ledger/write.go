@@ -44,6 +44,23 @@ func (tx *Tx) credit(a *account, m *Meta, amount int64, pending bool, expires *t
 	return id, tx.createLot(a, id, creditID, amount, exp, micros(m.At))
 }
 
+// Note writes a movement of no points that explains something in the
+// account's history (SPEC 3.1: a document outside every catalog window
+// earns nothing "and the reason is recorded and visible").
+func (tx *Tx) Note(req NoteRequest) (Result, error) {
+	if req.Note == "" {
+		return Result{}, invalidf("a note movement needs its note")
+	}
+	return tx.once(&req.Meta, req, func() (Result, error) {
+		a, err := tx.lockAccount(req.Account)
+		if err != nil {
+			return Result{}, err
+		}
+		id, err := tx.insertMovement(a, &req.Meta, row{kind: KindNote})
+		return Result{Movements: []int64{id}}, err
+	})
+}
+
 // reservedReasons are written only by the ledger's own admin operations:
 // a caller giving one would make its credit look like a changeable admin
 // adjustment.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
@@ -144,7 +145,7 @@ func TestE12Catalog(t *testing.T) {
 		c.Set(time.Date(2026, 7, 10, 11, 0, 0, 0, rome))
 		redeem := func(who ledger.Ident, key string) error {
 			return l.Update(context.Background(), func(tx *ledger.Tx) error {
-				_, err := e.RedeemPrize(tx, "shop", who, "SPRING", "MUG", "", key)
+				_, err := e.RedeemPrize(tx, "shop", who, "SPRING", "MUG", "", key, rand.Reader)
 				return err
 			})
 		}
@@ -160,6 +161,10 @@ func TestE12Catalog(t *testing.T) {
 		}
 		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "20", At: c.Now(), Card: "1001", Gross: 5000})
 		want(t, balance(t, l, ada), 100, 0, 500)
+		ms, err := l.Movements(context.Background(), ledger.Account{Program: "shop", Customer: ada}, ledger.MovementQuery{Limit: 1})
+		if err != nil || len(ms) != 1 || ms[0].Kind != ledger.KindNote || !strings.Contains(ms[0].Note, "earned nothing") || !strings.Contains(ms[0].Note, "SPRING") {
+			t.Fatalf("the history does not say why the receipt earned nothing: %+v %v", ms, err)
+		}
 		c.Set(time.Date(2026, 8, 1, 9, 0, 0, 0, rome))
 		if err := redeem(ben, "ben-1"); !errors.Is(err, rules.ErrRedeemDeadline) {
 			t.Fatalf("redemption after the deadline: %v", err)
@@ -190,4 +195,65 @@ func TestUnknownCardWaitsForLink(t *testing.T) {
 
 func containsMasked(s string) bool {
 	return !strings.Contains(s, "5555000011112222") && strings.Contains(s, "2222")
+}
+
+// A voucher prize issues a valid single-use code; a retried request gets
+// the same code back.
+func TestVoucherPrize(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *ledger.Ledger, c *clock) {
+		p := program(rules.AccrualRules{})
+		p.Catalogs = []rules.Catalog{{ID: "C", Name: "C", ValidFrom: rules.Date{Year: 2026, Month: 1, Day: 1}, ValidTo: rules.Date{Year: 2026, Month: 12, Day: 31},
+			Prizes: []rules.Prize{{ID: "V10", Name: "10 EUR voucher", Kind: rules.PrizeVoucher, Points: 1000, Voucher: rules.VoucherSpec{ValueCents: 1000, ValidDays: 90}}}}}
+		e := newEngine(t, p)
+		adjust(t, l, "web:v", 1500)
+		var got []PrizeRedeemed
+		for range 2 {
+			run(t, l, func(tx *ledger.Tx) error {
+				r, err := e.RedeemPrize(tx, "shop", "web:v", "C", "V10", "", "req-1", rand.Reader)
+				got = append(got, r)
+				return err
+			})
+		}
+		if !rules.ValidVoucherCode(got[0].Voucher) || got[0].Voucher != got[1].Voucher || got[0].Movement != got[1].Movement ||
+			got[0].VoucherExpires.IsZero() || !got[0].VoucherExpires.Equal(got[1].VoucherExpires) {
+			t.Fatalf("voucher redemptions %+v", got)
+		}
+		want(t, balance(t, l, "web:v"), 500, 0, 1000)
+	})
+}
+
+// A till that gave more discount than the card held is recorded as it
+// happened, flagged as an overdraft, and the next points pay it off.
+func TestReceiptOverdraft(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *ledger.Ledger, c *clock) {
+		zero := int64(0)
+		e := newEngine(t, program(rules.AccrualRules{Base: "value", Mode: "steps", Points: 1, Per: 100}))
+		adjust(t, l, "card:900", 30)
+		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "40", At: c.Now(), Card: "900", Gross: 1000, Earned: &zero, Spent: 50})
+		want(t, balance(t, l, "card:900"), -20, 0, 50)
+		ms, err := l.Movements(context.Background(), ledger.Account{Program: "shop", Customer: "card:900"}, ledger.MovementQuery{Limit: 1})
+		if err != nil || ms[0].Overdraft != 20 {
+			t.Fatalf("the spend is not flagged: %+v %v", ms, err)
+		}
+		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "41", At: c.Now(), Card: "900", Gross: 4500})
+		want(t, balance(t, l, "card:900"), 25, 0, 50)
+	})
+}
+
+// confirm_on paid: a shop without ERP earns the points when the order is
+// paid.
+func TestConfirmOnPaid(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *ledger.Ledger, c *clock) {
+		p := onePointPerEuro()
+		p.ConfirmOn = ConfirmPaid
+		e := newEngine(t, p)
+		customer(t, l, e, "web:p")
+		at := c.Now()
+		o := WebOrder{ID: "P1", Customer: "web:p", PlacedAt: at, Status: StatusPlaced, StatusAt: at, Lines: euros("A", 4000)}
+		run(t, l, func(tx *ledger.Tx) error { return e.WebOrder(tx, "shop", o) })
+		want(t, balance(t, l, "web:p"), 0, 40, 0)
+		o.Status, o.StatusAt = StatusPaid, at.Add(time.Hour)
+		run(t, l, func(tx *ledger.Tx) error { return e.WebOrder(tx, "shop", o) })
+		want(t, balance(t, l, "web:p"), 40, 0, 0)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/pointsync/pointsync/ledger"
@@ -72,68 +73,93 @@ func (e *Engine) TillQuote(ctx context.Context, l *ledger.Ledger, program, card 
 }
 
 type prizeState struct {
-	Total       int              `json:"total"`
-	PerCustomer map[string]int   `json:"per_customer"`
-	Keys        map[string]int64 `json:"keys"` // request key -> movement
+	Total       int                      `json:"total"`
+	PerCustomer map[string]int           `json:"per_customer"`
+	Keys        map[string]PrizeRedeemed `json:"keys"` // request key -> what it did
+}
+
+// PrizeRedeemed is what a prize redemption did: the movement that spent
+// its points and, for a voucher prize, the single-use code issued to the
+// customer with its expiry (zero: none).
+type PrizeRedeemed struct {
+	Movement       int64     `json:"movement"`
+	Voucher        string    `json:"voucher,omitempty"`
+	VoucherExpires time.Time `json:"voucher_expires,omitzero"`
 }
 
 // RedeemPrize spends a prize's points for a customer, within the
 // catalog's deadline, the prize's limits and the customer's earned points
 // (SPEC 3.4). key makes a retried request harmless.
-func (e *Engine) RedeemPrize(tx *ledger.Tx, program string, customer ledger.Ident, catalog, prize, cardType, key string) (int64, error) {
+// A voucher prize issues a single-use code, drawn from rnd (crypto/rand in
+// production).
+func (e *Engine) RedeemPrize(tx *ledger.Tx, program string, customer ledger.Ident, catalog, prize, cardType, key string, rnd io.Reader) (PrizeRedeemed, error) {
+	var none PrizeRedeemed
 	p, err := e.program(program)
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	cust, err := ledger.ParseIdent(string(customer))
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	// The prize's counts are one subject, locked while they change, so two
 	// redemptions at once cannot both take the last piece.
 	subject := "prize:" + catalog + "/" + prize
 	rec, _, err := tx.Subject(p.ID, subject)
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	st := prizeState{}
 	if len(rec.State) > 0 {
 		if err := json.Unmarshal(rec.State, &st); err != nil {
-			return 0, fmt.Errorf("%s: stored state: %w", subject, err)
+			return none, fmt.Errorf("%s: stored state: %w", subject, err)
 		}
 	}
 	if st.PerCustomer == nil {
-		st.PerCustomer, st.Keys = map[string]int{}, map[string]int64{}
+		st.PerCustomer, st.Keys = map[string]int{}, map[string]PrizeRedeemed{}
 	}
 	acct := ledger.Account{Program: p.ID, Customer: cust}
 	meta := ledger.Meta{Source: ledger.SourceAPI, Key: "prize:" + key, Reason: "prize", Document: subject, Rule: "catalog"}
 	bal, err := tx.Balance(acct, time.Time{})
 	if err != nil {
-		return 0, err
+		return none, err
 	}
 	used := rules.Redeemed{Customer: map[string]int{prize: st.PerCustomer[string(cust)]}, Total: map[string]int{prize: st.Total}}
 	// A replay of a redemption already made returns it: it must not be
 	// refused by the limit it used up itself.
-	if id, ok := st.Keys[key]; ok {
-		return id, nil
+	if done, ok := st.Keys[key]; ok {
+		return done, nil
 	}
 	pz, err := rules.CheckRedemption(p.Catalogs, catalog, prize, cardType, bal.Earned, used, tx.Now(), p.Location)
 	if err != nil {
-		return 0, err
+		return none, err
+	}
+	var out PrizeRedeemed
+	if pz.Kind == rules.PrizeVoucher {
+		if out.Voucher, err = rules.NewVoucherCode(rnd); err != nil {
+			return none, err
+		}
+		if t, ok := pz.Voucher.ExpiresAt(tx.Now(), p.Location); ok {
+			out.VoucherExpires = t.UTC()
+		}
 	}
 	meta.Note = fmt.Sprintf("prize %s (%s)", pz.ID, pz.Name)
 	if pz.CoPayment > 0 {
 		meta.Note += fmt.Sprintf(", co-payment %d.%02d", pz.CoPayment/100, pz.CoPayment%100)
 	}
+	if out.Voucher != "" {
+		meta.Note += ", voucher " + out.Voucher
+	}
 	res, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta, Amount: pz.Points})
 	if err != nil {
-		return 0, err
+		return none, err
 	}
+	out.Movement = res.Main()
 	st.Total++
 	st.PerCustomer[string(cust)]++
-	st.Keys[key] = res.Main()
+	st.Keys[key] = out
 	if rec.State, err = json.Marshal(st); err != nil {
-		return 0, err
+		return none, err
 	}
-	return res.Main(), tx.SaveSubject(rec)
+	return out, tx.SaveSubject(rec)
 }

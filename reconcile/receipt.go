@@ -145,7 +145,6 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 	if err != nil {
 		return save(err.Error(), "")
 	}
-	st.NoPoint = why
 	acct := ledger.Account{Program: p.ID, Customer: card}
 	meta := func(op, reason string) ledger.Meta {
 		return ledger.Meta{Source: ledger.SourcePOS, Key: fmt.Sprintf("receipt:%s:g%d:%s", r.Key(), st.Gen, op),
@@ -187,6 +186,14 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 			return err
 		}
 		st.Spent, wrote = r.Spent, true
+	}
+	if earned == 0 && why != "" && why != st.NoPoint {
+		m := meta("no-points", "no_accrual")
+		m.Note = fmt.Sprintf("till receipt %s earned nothing: %s", r.Key(), why)
+		if _, err := tx.Note(ledger.NoteRequest{Account: acct, Meta: m}); err != nil {
+			return err
+		}
+		st.NoPoint, wrote = why, true
 	}
 	if wrote {
 		st.Gen++
