@@ -42,6 +42,8 @@ type Program struct {
 	Actions rules.ActionRules
 	// Gifts grant points to every customer on a schedule.
 	Gifts []rules.Gift
+
+	version string // of Accrual, recorded on what it computes
 }
 
 // Engine reconciles facts into ledger movements.
@@ -72,6 +74,11 @@ func New(programs []Program) (*Engine, error) {
 		if err := rules.ValidateCatalogs(p.Catalogs); err != nil {
 			return nil, fmt.Errorf("program %s: %w", p.ID, err)
 		}
+		v, err := rules.RulesVersion(p.Accrual)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: %w", p.ID, err)
+		}
+		p.version = v
 		switch p.ConfirmOn {
 		case "":
 			p.ConfirmOn = ConfirmConverted

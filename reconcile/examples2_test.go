@@ -72,6 +72,10 @@ func TestE2DiscountsFirst(t *testing.T) {
 		adjust(t, l, card, 1)
 		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "9", At: c.Now(), Card: "77", Gross: 10000, Discount: 1000})
 		want(t, balance(t, l, card), 91, 0, 0)
+		ms, err := l.Movements(context.Background(), ledger.Account{Program: "shop", Customer: card}, ledger.MovementQuery{Limit: 1})
+		if err != nil || ms[0].Rule != "accrual" || len(ms[0].RuleVersion) != 12 {
+			t.Fatalf("the accrual does not name the rules version that computed it: %+v %v", ms, err)
+		}
 	})
 }
 

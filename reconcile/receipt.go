@@ -32,6 +32,8 @@ type TillReceipt struct {
 	Earned *int64 `json:"earned,omitempty"`
 	// Spent is what the card paid at the till (the fidelity discount).
 	Spent int64 `json:"spent"`
+	// Prize is the catalog prize the till gave for the points spent, if any.
+	Prize string `json:"prize,omitempty"`
 }
 
 // Key is the receipt's identity across stores and tills.
@@ -147,8 +149,13 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 	}
 	acct := ledger.Account{Program: p.ID, Customer: card}
 	meta := func(op, reason string) ledger.Meta {
-		return ledger.Meta{Source: ledger.SourcePOS, Key: fmt.Sprintf("receipt:%s:g%d:%s", r.Key(), st.Gen, op),
+		m := ledger.Meta{Source: ledger.SourcePOS, Key: fmt.Sprintf("receipt:%s:g%d:%s", r.Key(), st.Gen, op),
 			Reason: reason, Document: r.Key(), At: r.At, Rule: "till"}
+		if r.Earned == nil {
+			// The program's rules computed the accrual: name their version.
+			m.Rule, m.RuleVersion = "accrual", p.version
+		}
+		return m
 	}
 	wrote := false
 	// Accrual before spending: on an amount card the bill's own accrual
@@ -176,7 +183,11 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 	}
 	switch d := r.Spent - st.Spent; {
 	case d > 0:
-		res, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("spend", "redemption"), Amount: d, Overdraft: true})
+		m := meta("spend", "redemption")
+		if r.Prize != "" {
+			m.Reason, m.Note = "prize", "prize "+r.Prize+" given at the till"
+		}
+		res, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: m, Amount: d, Overdraft: true})
 		if err != nil {
 			return err
 		}
