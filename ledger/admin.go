@@ -430,15 +430,7 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if err := tx.exec("INSERT INTO expiry_changes (op_id, lot_id, old_expires, new_expires) SELECT ?, id, expires_at, ? FROM lots WHERE "+where,
-			append([]any{op, newExp}, args...)...); err != nil {
-			return Result{}, fmt.Errorf("ledger: record expiry changes: %w", err)
-		}
-		res, err := tx.execResult("UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
-		if err != nil {
-			return Result{}, fmt.Errorf("ledger: set expiry: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := tx.changeExpiry(op, where, args, newExp)
 		if err != nil {
 			return Result{}, err
 		}
@@ -451,6 +443,20 @@ func (tx *Tx) SetExpiry(req ExpiryRequest) (Result, error) {
 		}
 		return Result{Accounts: len(accts), Lots: holding, Op: op}, nil
 	})
+}
+
+// changeExpiry dates the lots matching where (with args) to newExp and
+// keeps each lot's old and new expiry under admin operation op.
+func (tx *Tx) changeExpiry(op int64, where string, args []any, newExp int64) (int64, error) {
+	if err := tx.exec("INSERT INTO expiry_changes (op_id, lot_id, old_expires, new_expires) SELECT ?, id, expires_at, ? FROM lots WHERE "+where,
+		append([]any{op, newExp}, args...)...); err != nil {
+		return 0, fmt.Errorf("ledger: record expiry changes: %w", err)
+	}
+	res, err := tx.execResult("UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: change expiry: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // SweepExpired writes the expiry of lots that reached it, in at most limit
@@ -538,15 +544,7 @@ func (tx *Tx) Redate(req RedateRequest) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if err := tx.exec("INSERT INTO expiry_changes (op_id, lot_id, old_expires, new_expires) SELECT ?, id, expires_at, ? FROM lots WHERE "+where,
-			append([]any{op, newExp}, args...)...); err != nil {
-			return Result{}, fmt.Errorf("ledger: record expiry changes: %w", err)
-		}
-		res, err := tx.execResult("UPDATE lots SET expires_at = ? WHERE "+where, append([]any{newExp}, args...)...)
-		if err != nil {
-			return Result{}, fmt.Errorf("ledger: redate lots: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := tx.changeExpiry(op, where, args, newExp)
 		return Result{Lots: int(n), Op: op}, err
 	})
 }

@@ -2,11 +2,7 @@ package ledger
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,12 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/pointsync/pointsync/internal/testdb"
 )
-
-// mysqlEnv names the variable pointing the store tests at MariaDB/MySQL, as
-// a go-sql-driver DSN without database: root@tcp(127.0.0.1:3306)/
-const mysqlEnv = "POINTSYNC_TEST_MYSQL_DSN"
 
 // testClock is a settable clock shared by a test and its ledger.
 type testClock struct {
@@ -81,70 +73,20 @@ func openSQLite(t testing.TB, clock *testClock) *Ledger {
 	return l
 }
 
-// mysqlDB is the one database the package's MySQL tests share: creating
-// and migrating a database costs seconds of DDL, emptying it milliseconds.
-var mysqlDB struct {
-	once sync.Once
-	cfg  *mysql.Config
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if mysqlDB.cfg != nil {
-		cfg := *mysqlDB.cfg
-		name := cfg.DBName
-		cfg.DBName = ""
-		if db, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
-			db.Exec("DROP DATABASE " + name)
-			db.Close()
-		}
-	}
+	testdb.Drop()
 	os.Exit(code)
 }
 
-// openMySQL opens the shared test database, emptied.
+// openMySQL opens the process's MySQL test database, emptied.
 func openMySQL(t testing.TB, clock *testClock) *Ledger {
 	t.Helper()
-	dsn := os.Getenv(mysqlEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set: MySQL ledger tests skipped (example: %s='root@tcp(127.0.0.1:3306)/')", mysqlEnv, mysqlEnv)
-	}
-	mysqlDB.once.Do(func() {
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			mysqlDB.err = fmt.Errorf("%s: %w", mysqlEnv, err)
-			return
-		}
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			mysqlDB.err = err
-			return
-		}
-		defer admin.Close()
-		b := make([]byte, 6)
-		rand.Read(b)
-		cfg.DBName = "pointsync_test_" + hex.EncodeToString(b)
-		if _, err := admin.Exec("CREATE DATABASE " + cfg.DBName + " CHARACTER SET utf8mb4"); err != nil {
-			mysqlDB.err = fmt.Errorf("create test database on %s: %w", cfg.Addr, err)
-			return
-		}
-		mysqlDB.cfg = cfg
-	})
-	if mysqlDB.err != nil {
-		t.Fatal(mysqlDB.err)
-	}
-	l, err := Open(context.Background(), Options{Backend: BackendMySQL, DSN: mysqlDB.cfg.FormatDSN(), Programs: testPrograms, Clock: clock.Now})
+	l, err := Open(context.Background(), Options{Backend: BackendMySQL, DSN: testdb.MySQL(t), Programs: testPrograms, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	// Children first, for the foreign keys.
-	for _, table := range []string{"expiry_changes", "admin_ops", "idempotency", "debts", "consumptions", "lots", "movements", "accounts", "identifiers", "customers"} {
-		if _, err := l.w.Exec("DELETE FROM " + table); err != nil {
-			t.Fatalf("empty %s: %v", table, err)
-		}
-	}
 	return l
 }
 

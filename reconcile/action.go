@@ -80,15 +80,10 @@ func (e *Engine) Action(tx *ledger.Tx, program string, a Action) error {
 // reconcileActions awards every action of a customer not awarded yet, in
 // the order they happened.
 func (e *Engine) reconcileActions(tx *ledger.Tx, p Program, subject string) error {
-	rec, _, err := tx.Subject(p.ID, subject)
+	st := actionState{Awarded: map[string]int64{}, Count: map[string]int{}}
+	rec, err := load(tx, p.ID, subject, &st)
 	if err != nil {
 		return err
-	}
-	st := actionState{Awarded: map[string]int64{}, Count: map[string]int{}}
-	if len(rec.State) > 0 {
-		if err := json.Unmarshal(rec.State, &st); err != nil {
-			return fmt.Errorf("%s: stored state: %w", subject, err)
-		}
 	}
 	id := ledger.Ident(subject[len("actions:"):])
 	known, err := tx.Known(id)

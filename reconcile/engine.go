@@ -193,3 +193,18 @@ func (e *Engine) sortedPrograms() []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// load reads a subject's record and decodes what reconciliation stored in
+// it into st (left as is for a new subject).
+func load(tx *ledger.Tx, program, subject string, st any) (ledger.Subject, error) {
+	rec, _, err := tx.Subject(program, subject)
+	if err != nil {
+		return rec, err
+	}
+	if len(rec.State) > 0 {
+		if err := json.Unmarshal(rec.State, st); err != nil {
+			return rec, fmt.Errorf("%s: stored state: %w", subject, err)
+		}
+	}
+	return rec, nil
+}

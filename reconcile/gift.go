@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/pointsync/pointsync/ledger"
@@ -24,15 +23,10 @@ func (e *Engine) Gifts(tx *ledger.Tx, program string) (awarded int, err error) {
 	now := tx.Now()
 	for _, g := range p.Gifts {
 		subject := "gift:" + g.ID
-		rec, _, err := tx.Subject(p.ID, subject)
+		var st giftState
+		rec, err := load(tx, p.ID, subject, &st)
 		if err != nil {
 			return awarded, err
-		}
-		var st giftState
-		if len(rec.State) > 0 {
-			if err := json.Unmarshal(rec.State, &st); err != nil {
-				return awarded, fmt.Errorf("%s: stored state: %w", subject, err)
-			}
 		}
 		if st.Last.IsZero() {
 			st.Last = now

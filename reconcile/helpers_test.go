@@ -2,22 +2,16 @@ package reconcile
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/pointsync/pointsync/internal/testdb"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
-
-const mysqlEnv = "POINTSYNC_TEST_MYSQL_DSN"
 
 var rome = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Rome")
@@ -44,23 +38,9 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-var mysqlDB struct {
-	once sync.Once
-	cfg  *mysql.Config
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if mysqlDB.cfg != nil {
-		cfg := *mysqlDB.cfg
-		name := cfg.DBName
-		cfg.DBName = ""
-		if db, err := sql.Open("mysql", cfg.FormatDSN()); err == nil {
-			db.Exec("DROP DATABASE " + name)
-			db.Close()
-		}
-	}
+	testdb.Drop()
 	os.Exit(code)
 }
 
@@ -87,49 +67,11 @@ func openLedger(t testing.TB, backend string, c *clock) *ledger.Ledger {
 		t.Cleanup(func() { l.Close() })
 		return l
 	}
-	dsn := os.Getenv(mysqlEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set: MySQL variant skipped", mysqlEnv)
-	}
-	mysqlDB.once.Do(func() {
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			mysqlDB.err = err
-			return
-		}
-		db, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			mysqlDB.err = err
-			return
-		}
-		defer db.Close()
-		b := make([]byte, 6)
-		rand.Read(b)
-		cfg.DBName = "pointsync_test_" + hex.EncodeToString(b)
-		if _, err := db.Exec("CREATE DATABASE " + cfg.DBName); err != nil {
-			mysqlDB.err = err
-			return
-		}
-		mysqlDB.cfg = cfg
-	})
-	if mysqlDB.err != nil {
-		t.Fatal(mysqlDB.err)
-	}
-	l, err := ledger.Open(context.Background(), ledger.Options{Backend: ledger.BackendMySQL, DSN: mysqlDB.cfg.FormatDSN(), Programs: progs, Clock: c.Now})
+	l, err := ledger.Open(context.Background(), ledger.Options{Backend: ledger.BackendMySQL, DSN: testdb.MySQL(t), Programs: progs, Clock: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	db, err := sql.Open("mysql", mysqlDB.cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, table := range []string{"subjects", "facts", "expiry_changes", "admin_ops", "idempotency", "debts", "consumptions", "lots", "movements", "accounts", "identifiers", "customers"} {
-		if _, err := db.Exec("DELETE FROM " + table); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return l
 }
 

@@ -50,15 +50,10 @@ func (e *errPark) Error() string { return e.reason }
 // reason, and what it could write is still written.
 func (e *Engine) reconcileOrder(tx *ledger.Tx, p Program, id string) error {
 	subject := orderSubject(id)
-	rec, _, err := tx.Subject(p.ID, subject)
+	var st orderState
+	rec, err := load(tx, p.ID, subject, &st)
 	if err != nil {
 		return err
-	}
-	var st orderState
-	if len(rec.State) > 0 {
-		if err := json.Unmarshal(rec.State, &st); err != nil {
-			return fmt.Errorf("order %s: stored state: %w", id, err)
-		}
 	}
 	park := func(pk *errPark) error {
 		rec.Parked, rec.Waiting = pk.reason, pk.waiting

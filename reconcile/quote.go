@@ -105,15 +105,10 @@ func (e *Engine) RedeemPrize(tx *ledger.Tx, program string, customer ledger.Iden
 	// The prize's counts are one subject, locked while they change, so two
 	// redemptions at once cannot both take the last piece.
 	subject := "prize:" + catalog + "/" + prize
-	rec, _, err := tx.Subject(p.ID, subject)
+	st := prizeState{}
+	rec, err := load(tx, p.ID, subject, &st)
 	if err != nil {
 		return none, err
-	}
-	st := prizeState{}
-	if len(rec.State) > 0 {
-		if err := json.Unmarshal(rec.State, &st); err != nil {
-			return none, fmt.Errorf("%s: stored state: %w", subject, err)
-		}
 	}
 	if st.PerCustomer == nil {
 		st.PerCustomer, st.Keys = map[string]int{}, map[string]PrizeRedeemed{}

@@ -94,15 +94,10 @@ func (e *Engine) TillReceipt(tx *ledger.Tx, program string, r TillReceipt) error
 }
 
 func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) error {
-	rec, _, err := tx.Subject(p.ID, subject)
+	var st receiptState
+	rec, err := load(tx, p.ID, subject, &st)
 	if err != nil {
 		return err
-	}
-	var st receiptState
-	if len(rec.State) > 0 {
-		if err := json.Unmarshal(rec.State, &st); err != nil {
-			return fmt.Errorf("%s: stored state: %w", subject, err)
-		}
 	}
 	fs, err := tx.SubjectFacts(p.ID, subject)
 	if err != nil {
