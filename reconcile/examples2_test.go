@@ -239,7 +239,7 @@ func TestReceiptOverdraft(t *testing.T) {
 		if err != nil || ms[0].Overdraft != 20 {
 			t.Fatalf("the spend is not flagged: %+v %v", ms, err)
 		}
-		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "41", At: c.Now(), Card: "900", Gross: 4500})
+		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "41", At: c.Now(), Card: "card:900", Gross: 4500})
 		want(t, balance(t, l, "card:900"), 25, 0, 50)
 	})
 }

@@ -61,7 +61,7 @@ func (e *Engine) TillQuote(ctx context.Context, l *ledger.Ledger, program, card 
 	if err != nil {
 		return 0, 0, err
 	}
-	id, err := ledger.ParseIdent(ledger.IdentCard + ":" + card)
+	id, err := cardIdent(card)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pointsync/pointsync/ledger"
@@ -122,7 +123,7 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 		}
 		return tx.SaveSubject(rec)
 	}
-	card, err := ledger.ParseIdent(ledger.IdentCard + ":" + r.Card)
+	card, err := cardIdent(r.Card)
 	if err != nil {
 		return save(fmt.Sprintf("till receipt %s: %v", r.Key(), err), "")
 	}
@@ -231,4 +232,13 @@ func (p Program) expiry(earned time.Time) *time.Time {
 		return &t
 	}
 	return nil
+}
+
+// cardIdent reads a till's card number, with or without the "card:" kind.
+func cardIdent(number string) (ledger.Ident, error) {
+	number = strings.TrimSpace(number)
+	if k, v, ok := strings.Cut(number, ":"); ok && strings.EqualFold(k, ledger.IdentCard) {
+		number = v
+	}
+	return ledger.ParseIdent(ledger.IdentCard + ":" + number)
 }
