@@ -122,3 +122,25 @@ func TestE8CreditNote(t *testing.T) {
 		}
 	})
 }
+
+// After a reset voided an open order's provisional points, the order's
+// later facts still apply: the invoice is not refused (review finding).
+func TestOrderAfterReset(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *ledger.Ledger, c *clock) {
+		e := newEngine(t, onePointPerEuro())
+		customer(t, l, e, "web:z")
+		at := c.Now()
+		run(t, l, func(tx *ledger.Tx) error {
+			return e.WebOrder(tx, "shop", WebOrder{ID: "Z1", Customer: "web:z", PlacedAt: at, Status: StatusPlaced, StatusAt: at, Lines: euros("A", 7000)})
+		})
+		run(t, l, func(tx *ledger.Tx) error {
+			_, err := tx.Reset(ledger.ResetRequest{Program: "shop", Customer: "web:z", Meta: ledger.Meta{Source: ledger.SourceAdmin, Key: "reset"}})
+			return err
+		})
+		want(t, balance(t, l, "web:z"), 0, 0, 0)
+		run(t, l, func(tx *ledger.Tx) error {
+			return e.ERPDocument(tx, "shop", ERPDocument{Key: "FT/Z1", Kind: DocInvoice, Order: "Z1", Date: at.Add(time.Hour), Lines: euros("A", 7000)})
+		})
+		want(t, balance(t, l, "web:z"), 70, 0, 0)
+	})
+}

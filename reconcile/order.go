@@ -151,21 +151,28 @@ func (w *writer) accrual() error {
 		switch {
 		case t.Confirmed && t.Earned > 0:
 			amount := min(st.Pending.Amount, t.Earned)
-			m := w.meta(ledger.SourceERP, "post", "accrual", t.Document)
+			m := w.meta(w.confirmSource(), "post", "accrual", t.Document)
 			m.At = t.EarnedAt
 			res, err := tx.Post(ledger.FinishRequest{Meta: m, Movement: st.Pending.ID, Amount: amount, Expires: w.expiry()})
-			if err != nil {
+			switch {
+			case errors.Is(err, ledger.ErrAlreadyFinal):
+				// A reset voided it: nothing is held; what the order earns
+				// now is credited below.
+				st.Pending, w.wrote = nil, true
+			case err != nil:
 				return err
+			default:
+				st.Earned += amount
+				st.Pending, w.wrote = nil, true
+				st.Lots, st.EarnedAt = append(st.Lots, res.Main()), t.EarnedAt
 			}
-			st.Earned += amount
-			st.Pending, w.wrote = nil, true
-			st.Lots, st.EarnedAt = append(st.Lots, res.Main()), t.EarnedAt
 		case t.Cancelled || t.Confirmed || t.Provisional != st.Pending.Amount:
 			reason := "accrual_change"
 			if t.Cancelled {
 				reason = "cancellation"
 			}
-			if _, err := tx.Void(ledger.FinishRequest{Meta: w.meta(ledger.SourceWeb, "void", reason, w.order.ID), Movement: st.Pending.ID}); err != nil {
+			// Already voided (by a reset) is as good as voided now.
+			if _, err := tx.Void(ledger.FinishRequest{Meta: w.meta(ledger.SourceWeb, "void", reason, w.order.ID), Movement: st.Pending.ID}); err != nil && !errors.Is(err, ledger.ErrAlreadyFinal) {
 				return err
 			}
 			st.Pending, w.wrote = nil, true
@@ -187,7 +194,7 @@ func (w *writer) accrual() error {
 	}
 	switch d := t.Earned - st.Earned; {
 	case d > 0:
-		m := w.meta(ledger.SourceERP, "earn", "accrual", t.Document)
+		m := w.meta(w.confirmSource(), "earn", "accrual", t.Document)
 		m.At = t.EarnedAt
 		res, err := tx.Credit(ledger.CreditRequest{Account: w.acct, Meta: m, Amount: d, Expires: w.expiry()})
 		if err != nil {
@@ -216,6 +223,15 @@ func (w *writer) accrual() error {
 		w.wrote = true
 	}
 	return nil
+}
+
+// confirmSource is who confirmed the order: the ERP, or the shop itself
+// when its own status confirms (confirm_on paid or completed).
+func (w *writer) confirmSource() string {
+	if w.t.Document == w.order.ID {
+		return ledger.SourceWeb
+	}
+	return ledger.SourceERP
 }
 
 // redate moves the expiry of the order's lots to count from its first
