@@ -238,6 +238,17 @@ func (tx *Tx) customerID(id Ident) (int64, Ident, error) {
 	return cid, canon, nil
 }
 
+// CustomerKey is a stable name of the customer known by id, the same for
+// all of the customer's identifiers ("customer#17"): limits "per customer"
+// and waits on a customer's account are keyed by it.
+func (tx *Tx) CustomerKey(id Ident) (string, error) {
+	cid, _, err := tx.customerID(id)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("customer#%d", cid), nil
+}
+
 // Known reports whether some customer has identifier id.
 func (tx *Tx) Known(id Ident) (bool, error) {
 	_, _, err := tx.customerID(id)

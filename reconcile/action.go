@@ -50,7 +50,7 @@ type actionState struct {
 // an unknown customer wait for it.
 func (e *Engine) Action(tx *ledger.Tx, program string, a Action) error {
 	if err := a.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalidFact, err)
 	}
 	p, err := e.program(program)
 	if err != nil {
@@ -58,7 +58,7 @@ func (e *Engine) Action(tx *ledger.Tx, program string, a Action) error {
 	}
 	id, err := ledger.ParseIdent(a.Customer)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalidFact, err)
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
@@ -101,6 +101,7 @@ func (e *Engine) reconcileActions(tx *ledger.Tx, p Program, subject string) erro
 		return save()
 	}
 	rec.Parked, rec.Waiting = "", ""
+	credited := false
 	fs, err := tx.SubjectFacts(p.ID, subject)
 	if err != nil {
 		return err
@@ -127,8 +128,16 @@ func (e *Engine) reconcileActions(tx *ledger.Tx, p Program, subject string) erro
 			}
 			mv = res.Main()
 			st.Count[string(a.Kind)]++
+			credited = true
 		}
 		st.Awarded[award] = mv
 	}
-	return save()
+	if err := save(); err != nil || !credited {
+		return err
+	}
+	ckey, err := tx.CustomerKey(id)
+	if err != nil {
+		return err
+	}
+	return e.releaseAccount(tx, p, ckey, subject)
 }

@@ -102,7 +102,7 @@ func (e *Engine) program(id string) (Program, error) {
 // WebOrder stores a web order fact and reconciles the order, inside tx.
 func (e *Engine) WebOrder(tx *ledger.Tx, program string, o WebOrder) error {
 	if err := o.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalidFact, err)
 	}
 	p, err := e.program(program)
 	if err != nil {
@@ -118,7 +118,7 @@ func (e *Engine) WebOrder(tx *ledger.Tx, program string, o WebOrder) error {
 // whose order is not known yet parks the order until it arrives (SPEC E7).
 func (e *Engine) ERPDocument(tx *ledger.Tx, program string, d ERPDocument) error {
 	if err := d.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalidFact, err)
 	}
 	p, err := e.program(program)
 	if err != nil {
@@ -133,6 +133,17 @@ func (e *Engine) ERPDocument(tx *ledger.Tx, program string, d ERPDocument) error
 // Link records that two identifiers are one customer (creating it when
 // neither is known) and reconciles what was parked waiting for either.
 func (e *Engine) Link(tx *ledger.Tx, known, other ledger.Ident) error {
+	// A link says two identifiers are one customer, whichever side the
+	// source names first: attach the new one to the one already known.
+	if ok, err := tx.Known(known); err != nil {
+		return err
+	} else if !ok {
+		if ok, err := tx.Known(other); err != nil {
+			return err
+		} else if ok {
+			known, other = other, known
+		}
+	}
 	if _, _, err := tx.EnsureCustomer(known); err != nil {
 		return err
 	}
@@ -192,6 +203,28 @@ func (e *Engine) sortedPrograms() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// accountWait is what a subject parked for want of points waits for.
+func accountWait(customerKey string) string { return "account:" + customerKey }
+
+// releaseAccount tries again what waits for points on a customer's account
+// (a redemption or take-back parked for review), after a credit: whether it
+// applies must not depend on whether the points arrived first.
+func (e *Engine) releaseAccount(tx *ledger.Tx, p Program, customerKey, self string) error {
+	subjects, err := tx.WaitingOn(p.ID, accountWait(customerKey))
+	if err != nil {
+		return err
+	}
+	for _, s := range subjects {
+		if s == self {
+			continue
+		}
+		if err := e.reconcileSubject(tx, p, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // load reads a subject's record and decodes what reconciliation stored in

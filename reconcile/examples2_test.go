@@ -163,6 +163,11 @@ func TestE12Catalog(t *testing.T) {
 		if err := redeem(ada, "ada-2"); !errors.Is(err, rules.ErrPerCustomerLimit) {
 			t.Fatalf("second redemption: %v, want the per-customer limit", err)
 		}
+		// The same customer through another identifier is the same customer.
+		run(t, l, func(tx *ledger.Tx) error { return tx.Link(ada, "email:ada@example.com") })
+		if err := redeem("email:ada@example.com", "ada-3"); !errors.Is(err, rules.ErrPerCustomerLimit) {
+			t.Fatalf("redemption through another identifier: %v, want the per-customer limit", err)
+		}
 		receipt(t, l, e, TillReceipt{Store: "S1", Till: "1", Receipt: "20", At: c.Now(), Card: "1001", Gross: 5000})
 		want(t, balance(t, l, ada), 100, 0, 500)
 		ms, err := l.Movements(context.Background(), ledger.Account{Program: "shop", Customer: ada}, ledger.MovementQuery{Limit: 1})

@@ -144,3 +144,32 @@ func TestOrderAfterReset(t *testing.T) {
 		want(t, balance(t, l, "web:z"), 70, 0, 0)
 	})
 }
+
+// A redemption parked because the points it needs were not earned yet is
+// tried again when they are: W3 (placed after W1's conversion) arrives
+// before W1's invoice and still spends (review finding).
+func TestParkedRedemptionAppliesWhenPointsArrive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *ledger.Ledger, c *clock) {
+		e := newEngine(t, onePointPerEuro())
+		customer(t, l, e, "web:q")
+		at := c.Now()
+		conv := at.Add(24 * time.Hour)
+		run(t, l, func(tx *ledger.Tx) error {
+			return e.WebOrder(tx, "shop", WebOrder{ID: "Q1", Customer: "web:q", PlacedAt: at, Status: StatusPlaced, StatusAt: at, Lines: euros("A", 12000)})
+		})
+		w3At := conv.Add(time.Hour)
+		run(t, l, func(tx *ledger.Tx) error {
+			return e.WebOrder(tx, "shop", WebOrder{ID: "Q3", Customer: "web:q", PlacedAt: w3At, Status: StatusPaymentUnconfirmed, StatusAt: w3At, Lines: euros("B", 5000), PointsSpent: 100})
+		})
+		if parked, _ := l.Parked(context.Background(), "shop"); len(parked) != 1 {
+			t.Fatalf("parked = %+v", parked)
+		}
+		run(t, l, func(tx *ledger.Tx) error {
+			return e.ERPDocument(tx, "shop", ERPDocument{Key: "FT/Q1", Kind: DocInvoice, Order: "Q1", Date: conv, Lines: euros("A", 12000)})
+		})
+		want(t, balance(t, l, "web:q"), 20, 50, 100)
+		if parked, _ := l.Parked(context.Background(), "shop"); len(parked) != 0 {
+			t.Fatalf("still parked: %+v", parked)
+		}
+	})
+}

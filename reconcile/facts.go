@@ -1,11 +1,16 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/pointsync/pointsync/rules"
 )
+
+// ErrInvalidFact marks a fact that cannot be reconciled as it is: the
+// source must correct it.
+var ErrInvalidFact = errors.New("invalid fact")
 
 // Status of a web order in the shop.
 type Status string

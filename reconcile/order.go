@@ -48,7 +48,7 @@ func (e *errPark) Error() string { return e.reason }
 // the difference. An order that cannot be settled now (its web order or
 // customer unknown, not enough points for a take-back) is parked with the
 // reason, and what it could write is still written.
-func (e *Engine) reconcileOrder(tx *ledger.Tx, p Program, id string) error {
+func (e *Engine) reconcileOrder(tx *ledger.Tx, p Program, id string) (err error) {
 	subject := orderSubject(id)
 	var st orderState
 	rec, err := load(tx, p.ID, subject, &st)
@@ -98,8 +98,19 @@ func (e *Engine) reconcileOrder(tx *ledger.Tx, p Program, id string) error {
 	if err != nil {
 		return park(&errPark{reason: err.Error()})
 	}
-	w := &writer{tx: tx, p: p, st: &st, acct: ledger.Account{Program: p.ID, Customer: cust}, order: *of.order, t: t}
+	ckey, err := tx.CustomerKey(cust)
+	if err != nil {
+		return err
+	}
+	w := &writer{tx: tx, p: p, st: &st, acct: ledger.Account{Program: p.ID, Customer: cust}, order: *of.order, t: t, accountWait: accountWait(ckey)}
 	werr := w.apply()
+	if w.credited {
+		defer func() {
+			if err == nil {
+				err = e.releaseAccount(tx, p, ckey, subject)
+			}
+		}()
+	}
 	if w.wrote {
 		st.Gen++
 	}
@@ -126,6 +137,10 @@ type writer struct {
 	order WebOrder
 	t     target
 	wrote bool
+	// credited is set when the pass posted points: what waits on the
+	// account for points is tried again.
+	credited    bool
+	accountWait string
 }
 
 func (w *writer) meta(source, op, reason, document string) ledger.Meta {
@@ -163,7 +178,7 @@ func (w *writer) accrual() error {
 				return err
 			default:
 				st.Earned += amount
-				st.Pending, w.wrote = nil, true
+				st.Pending, w.wrote, w.credited = nil, true, true
 				st.Lots, st.EarnedAt = append(st.Lots, res.Main()), t.EarnedAt
 			}
 		case t.Cancelled || t.Confirmed || t.Provisional != st.Pending.Amount:
@@ -201,7 +216,7 @@ func (w *writer) accrual() error {
 			return err
 		}
 		st.Earned += d
-		w.wrote = true
+		w.wrote, w.credited = true, true
 		st.Lots = append(st.Lots, res.Main())
 	case d < 0:
 		reason := "credit_note"
@@ -214,7 +229,7 @@ func (w *writer) accrual() error {
 			return err
 		})
 		if errors.Is(err, ledger.ErrInsufficient) {
-			return &errPark{reason: fmt.Sprintf("review: order %s: %s takes back %d points but the customer has spent them (%v)", w.order.ID, reason, -d, err)}
+			return &errPark{reason: fmt.Sprintf("review: order %s: %s takes back %d points but the customer has spent them (%v)", w.order.ID, reason, -d, err), waiting: w.accountWait}
 		}
 		if err != nil {
 			return err
@@ -304,7 +319,7 @@ func (w *writer) spend() error {
 			return err
 		})
 		if errors.Is(err, ledger.ErrInsufficient) {
-			return &errPark{reason: fmt.Sprintf("review: order %s spends %d points: %v", w.order.ID, t.Spend, err)}
+			return &errPark{reason: fmt.Sprintf("review: order %s spends %d points: %v", w.order.ID, t.Spend, err), waiting: w.accountWait}
 		}
 		if err != nil {
 			return err

@@ -113,13 +113,20 @@ func (e *Engine) RedeemPrize(tx *ledger.Tx, program string, customer ledger.Iden
 	if st.PerCustomer == nil {
 		st.PerCustomer, st.Keys = map[string]int{}, map[string]PrizeRedeemed{}
 	}
+	// Limits are per customer, whichever of its identifiers asks; a
+	// request key belongs to its customer.
+	who, err := tx.CustomerKey(cust)
+	if err != nil {
+		return none, err
+	}
+	key = who + ":" + key
 	acct := ledger.Account{Program: p.ID, Customer: cust}
 	meta := ledger.Meta{Source: ledger.SourceAPI, Key: "prize:" + key, Reason: "prize", Document: subject, Rule: "catalog"}
 	bal, err := tx.Balance(acct, time.Time{})
 	if err != nil {
 		return none, err
 	}
-	used := rules.Redeemed{Customer: map[string]int{prize: st.PerCustomer[string(cust)]}, Total: map[string]int{prize: st.Total}}
+	used := rules.Redeemed{Customer: map[string]int{prize: st.PerCustomer[who]}, Total: map[string]int{prize: st.Total}}
 	// A replay of a redemption already made returns it: it must not be
 	// refused by the limit it used up itself.
 	if done, ok := st.Keys[key]; ok {
@@ -151,7 +158,7 @@ func (e *Engine) RedeemPrize(tx *ledger.Tx, program string, customer ledger.Iden
 	}
 	out.Movement = res.Main()
 	st.Total++
-	st.PerCustomer[string(cust)]++
+	st.PerCustomer[who]++
 	st.Keys[key] = out
 	if rec.State, err = json.Marshal(st); err != nil {
 		return none, err

@@ -77,7 +77,7 @@ type receiptState struct {
 // it spent, an overdraft flagged when the balance did not cover it.
 func (e *Engine) TillReceipt(tx *ledger.Tx, program string, r TillReceipt) error {
 	if err := r.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalidFact, err)
 	}
 	p, err := e.program(program)
 	if err != nil {
@@ -139,6 +139,10 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 			return err
 		}
 	}
+	ckey, err := tx.CustomerKey(card)
+	if err != nil {
+		return err
+	}
 	earned, why, err := p.receiptAccrual(r)
 	if err != nil {
 		return save(err.Error(), "")
@@ -153,7 +157,7 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 		}
 		return m
 	}
-	wrote := false
+	wrote, credited := false, false
 	// Accrual before spending: on an amount card the bill's own accrual
 	// may pay part of its discount (SPEC E1).
 	switch d := earned - st.Earned; {
@@ -163,6 +167,7 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 			return err
 		}
 		st.Earned, st.Credit, wrote = earned, res.Main(), true
+		credited = true
 	case d < 0:
 		err := tx.Try(func() error {
 			_, err := tx.Spend(ledger.SpendRequest{Account: acct, Meta: meta("takeback", "receipt_change"), Amount: -d, Withdraw: true, PreferCredits: []int64{st.Credit}})
@@ -170,7 +175,7 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 		})
 		if errors.Is(err, ledger.ErrInsufficient) {
 			st.Gen++
-			return save(fmt.Sprintf("review: till receipt %s now earns %d less, already spent: %v", r.Key(), -d, err), "")
+			return save(fmt.Sprintf("review: till receipt %s now earns %d less, already spent: %v", r.Key(), -d, err), accountWait(ckey))
 		}
 		if err != nil {
 			return err
@@ -205,7 +210,13 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) erro
 	if wrote {
 		st.Gen++
 	}
-	return save("", "")
+	if err := save("", ""); err != nil {
+		return err
+	}
+	if credited {
+		return e.releaseAccount(tx, p, ckey, subject)
+	}
+	return nil
 }
 
 // receiptAccrual is what a receipt earns: the till's own figure, else the

@@ -348,7 +348,7 @@ func TestSyncOnceFromFacts(t *testing.T) {
 	c := newCLI(t)
 	for run := range 2 {
 		code, out, errs := c.run("sync", "--once", "testdata/facts/e6-e7.jsonl")
-		if code != 0 || !strings.Contains(out, "8 fact(s) applied, 1 rejected") || !strings.Contains(errs, "e6-e7.jsonl:8: unknown type \"refund\"") {
+		if code != 0 || !strings.Contains(out, "8 fact(s) applied, 1 rejected") || !strings.Contains(errs, "e6-e7.jsonl:8: invalid fact: unknown type \"refund\"") {
 			t.Fatalf("run %d: exit %d\n%s%s", run, code, out, errs)
 		}
 		got := c.ok("balance", "--program", "shop", "--customer", "email:anna@example.com", "--json")
@@ -362,6 +362,15 @@ func TestSyncOnceFromFacts(t *testing.T) {
 	}
 	if out := c.ok("unmatched", "--program", "shop"); !strings.Contains(out, "nothing parked") {
 		t.Fatalf("unmatched = %q", out)
+	}
+	// A link naming the new identifier first still joins the known customer.
+	bad := c.file("more.jsonl", `{"type":"link","known":"card:4242","other":"web:anna"}`+"\n"+`{"type":"action","program":"shop","action":{"customer":"nokind","kind":"newsletter","at":"2026-03-02T09:00:00Z"}}`+"\n")
+	code, out, errs := c.run("sync", "--once", bad)
+	if code != 0 || !strings.Contains(out, "1 fact(s) applied, 1 rejected") || !strings.Contains(errs, "more.jsonl:2: invalid fact") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if b := c.balance("shop", "card:4242"); b.Earned != 120 {
+		t.Fatalf("card:4242 is not anna's: %+v", b)
 	}
 	if code, _, errs := c.run("sync", "--once", "testdata/facts/missing.jsonl"); code != 1 || !strings.Contains(errs, "missing.jsonl") {
 		t.Fatalf("a missing source: exit %d, %q", code, errs)

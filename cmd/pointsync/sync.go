@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -110,24 +109,32 @@ func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, s
 		if len(batch) == 0 {
 			return nil
 		}
-		var ok, bad int
+		var ok int
+		var refused []string
 		err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
-			ok, bad = 0, 0
+			// A transaction that lost a race runs again: count afresh.
+			ok, refused = 0, refused[:0]
 			for _, n := range batch {
 				if err := tx.Try(func() error { return applyFact(tx, eng, n.fact) }); err != nil {
-					if isInfra(err) {
+					if !refusal(err) {
 						return err
 					}
-					bad++
-					fmt.Fprintf(stderr, "%s:%d: %v\n", name, n.line, err)
+					refused = append(refused, fmt.Sprintf("%s:%d: %v", name, n.line, err))
 					continue
 				}
 				ok++
 			}
 			return nil
 		})
-		applied, rejected, batch = applied+ok, rejected+bad, batch[:0]
-		return err
+		batch = batch[:0]
+		if err != nil {
+			return err
+		}
+		for _, r := range refused {
+			fmt.Fprintln(stderr, r)
+		}
+		applied, rejected = applied+ok, rejected+len(refused)
+		return nil
 	}
 	line := 0
 	for sc.Scan() {
@@ -160,52 +167,47 @@ func applyFact(tx *ledger.Tx, eng *reconcile.Engine, f factLine) error {
 	switch f.Type {
 	case "web_order":
 		if f.Order == nil {
-			return errors.New(`web_order: the "order" object is missing`)
+			return fmt.Errorf(`%w: web_order: the "order" object is missing`, reconcile.ErrInvalidFact)
 		}
 		return eng.WebOrder(tx, f.Program, *f.Order)
 	case "erp_document":
 		if f.Document == nil {
-			return errors.New(`erp_document: the "document" object is missing`)
+			return fmt.Errorf(`%w: erp_document: the "document" object is missing`, reconcile.ErrInvalidFact)
 		}
 		return eng.ERPDocument(tx, f.Program, *f.Document)
 	case "till_receipt":
 		if f.Receipt == nil {
-			return errors.New(`till_receipt: the "receipt" object is missing`)
+			return fmt.Errorf(`%w: till_receipt: the "receipt" object is missing`, reconcile.ErrInvalidFact)
 		}
 		return eng.TillReceipt(tx, f.Program, *f.Receipt)
 	case "action":
 		if f.Action == nil {
-			return errors.New(`action: the "action" object is missing`)
+			return fmt.Errorf(`%w: action: the "action" object is missing`, reconcile.ErrInvalidFact)
 		}
 		return eng.Action(tx, f.Program, *f.Action)
 	case "link":
 		known, err := ledger.ParseIdent(f.Known)
 		if err != nil {
-			return fmt.Errorf("link: known: %w", err)
+			return fmt.Errorf("%w: link: known: %v", reconcile.ErrInvalidFact, err)
 		}
 		other, err := ledger.ParseIdent(f.Other)
 		if err != nil {
-			return fmt.Errorf("link: other: %w", err)
+			return fmt.Errorf("%w: link: other: %v", reconcile.ErrInvalidFact, err)
 		}
 		return eng.Link(tx, known, other)
 	}
-	return fmt.Errorf("unknown type %q (web_order, erp_document, till_receipt, action, link)", f.Type)
+	return fmt.Errorf("%w: unknown type %q (web_order, erp_document, till_receipt, action, link)", reconcile.ErrInvalidFact, f.Type)
 }
 
-// isInfra tells a failing database (stop the batch, retry later) from a
-// fact the ledger refuses (report it, go on).
-func isInfra(err error) bool {
-	for _, business := range []error{ledger.ErrInvalid, ledger.ErrUnknownProgram, ledger.ErrUnknownCustomer, ledger.ErrUnknownMovement,
-		ledger.ErrInsufficient, ledger.ErrIdempotency, ledger.ErrNotAdjustment, ledger.ErrAlreadyFinal} {
+// refusal tells a fact the ledger or the engine refuses (report it, go
+// on with the others) from anything else, which stops the batch to be
+// retried: a failing database must never make facts look rejected.
+func refusal(err error) bool {
+	for _, business := range []error{reconcile.ErrInvalidFact, ledger.ErrInvalid, ledger.ErrUnknownProgram, ledger.ErrUnknownCustomer,
+		ledger.ErrUnknownMovement, ledger.ErrInsufficient, ledger.ErrIdempotency, ledger.ErrNotAdjustment, ledger.ErrAlreadyFinal} {
 		if errors.Is(err, business) {
-			return false
+			return true
 		}
 	}
-	var je *json.SyntaxError
-	if errors.As(err, &je) {
-		return false
-	}
-	// Facts that fail validation carry no sentinel: what is not from the
-	// database (ledger's own errors, or the context) is the fact's fault.
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "ledger: ")
+	return false
 }
