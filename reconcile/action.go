@@ -3,40 +3,12 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
 
 const kindAction = "action"
-
-// Action is something a customer did in the shop that earns fixed points
-// (SPEC 3.1): registering, subscribing to the newsletter, reviewing a
-// product.
-type Action struct {
-	Customer string           `json:"customer"`
-	Kind     rules.ActionKind `json:"kind"`
-	ReviewID string           `json:"review_id,omitempty"`
-	At       time.Time        `json:"at"`
-}
-
-// Validate refuses an action that cannot be recorded.
-func (a Action) Validate() error {
-	switch {
-	case a.Customer == "":
-		return fmt.Errorf("action: customer is empty")
-	case a.At.IsZero():
-		return fmt.Errorf("action %s of %s: the time is missing", a.Kind, a.Customer)
-	case a.Kind == rules.ActionReview && a.ReviewID == "":
-		return fmt.Errorf("review by %s: the review id is missing", a.Customer)
-	}
-	switch a.Kind {
-	case rules.ActionRegistration, rules.ActionNewsletter, rules.ActionReview:
-		return nil
-	}
-	return fmt.Errorf("action of %s: unknown kind %q (registration, newsletter, review)", a.Customer, a.Kind)
-}
 
 // actionState is what a customer was awarded for actions, by award key.
 type actionState struct {

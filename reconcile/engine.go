@@ -2,12 +2,14 @@ package reconcile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/mapping"
 	"github.com/pointsync/pointsync/rules"
 )
 
@@ -240,4 +242,43 @@ func load(tx *ledger.Tx, program, subject string, st any) (ledger.Subject, error
 		}
 	}
 	return rec, nil
+}
+
+// Apply reconciles one canonical fact inside tx.
+func (e *Engine) Apply(tx *ledger.Tx, f mapping.Fact) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	switch f.Type {
+	case mapping.TypeWebOrder:
+		return e.WebOrder(tx, f.Program, *f.Order)
+	case mapping.TypeERPDocument:
+		return e.ERPDocument(tx, f.Program, *f.Document)
+	case mapping.TypeTillReceipt:
+		return e.TillReceipt(tx, f.Program, *f.Receipt)
+	case mapping.TypeAction:
+		return e.Action(tx, f.Program, *f.Action)
+	}
+	known, err := ledger.ParseIdent(f.Known)
+	if err != nil {
+		return fmt.Errorf("%w: link: known: %v", ErrInvalidFact, err)
+	}
+	other, err := ledger.ParseIdent(f.Other)
+	if err != nil {
+		return fmt.Errorf("%w: link: other: %v", ErrInvalidFact, err)
+	}
+	return e.Link(tx, known, other)
+}
+
+// Refused tells a fact the ledger or the engine refuses (report it, go on
+// with the others) from anything else, which must stop the batch so it is
+// retried: a failing database must never make facts look rejected.
+func Refused(err error) bool {
+	for _, business := range []error{ErrInvalidFact, ledger.ErrInvalid, ledger.ErrUnknownProgram, ledger.ErrUnknownCustomer,
+		ledger.ErrUnknownMovement, ledger.ErrInsufficient, ledger.ErrIdempotency, ledger.ErrNotAdjustment, ledger.ErrAlreadyFinal} {
+		if errors.Is(err, business) {
+			return true
+		}
+	}
+	return false
 }

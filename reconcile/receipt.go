@@ -13,56 +13,6 @@ import (
 
 const kindReceipt = "till_receipt"
 
-// TillReceipt is what a store's till reported for one card transaction.
-// The till decided at the counter: its figures are recorded as they
-// happened (SPEC 3.3).
-type TillReceipt struct {
-	Store    string    `json:"store"`
-	Till     string    `json:"till"`
-	Receipt  string    `json:"receipt"`
-	At       time.Time `json:"at"`
-	Card     string    `json:"card"`
-	CardType string    `json:"card_type,omitempty"`
-	// Lines of the bill; when the till sends only totals, one line of
-	// Gross and Discount stands for the bill.
-	Lines    []rules.Line `json:"lines,omitempty"`
-	Gross    int64        `json:"gross"`
-	Discount int64        `json:"discount"`
-	// Earned is what the till computed (points or cents); nil when the
-	// till computed nothing and the program's rules must.
-	Earned *int64 `json:"earned,omitempty"`
-	// Spent is what the card paid at the till (the fidelity discount).
-	Spent int64 `json:"spent"`
-	// Prize is the catalog prize the till gave for the points spent, if any.
-	Prize string `json:"prize,omitempty"`
-}
-
-// Key is the receipt's identity across stores and tills.
-func (r TillReceipt) Key() string { return r.Store + "/" + r.Till + "/" + r.Receipt }
-
-// Validate refuses a receipt that cannot be recorded.
-func (r TillReceipt) Validate() error {
-	switch {
-	case r.Store == "" || r.Till == "" || r.Receipt == "":
-		return fmt.Errorf("till receipt %q: store, till and receipt are all needed", r.Key())
-	case r.Card == "":
-		return fmt.Errorf("till receipt %s: the card is empty", r.Key())
-	case r.At.IsZero():
-		return fmt.Errorf("till receipt %s: the time is missing", r.Key())
-	case r.Spent < 0 || (r.Earned != nil && *r.Earned < 0):
-		return fmt.Errorf("till receipt %s: earned and spent cannot be negative", r.Key())
-	}
-	return r.document().Validate()
-}
-
-func (r TillReceipt) document() rules.Document {
-	lines := r.Lines
-	if len(lines) == 0 {
-		lines = []rules.Line{{Product: "", Quantity: 1000, Gross: r.Gross, Discount: r.Discount}}
-	}
-	return rules.Document{Date: r.At, Lines: lines, FidelityDiscount: r.Spent}
-}
-
 type receiptState struct {
 	Gen     int    `json:"gen"`
 	Earned  int64  `json:"earned"`
@@ -231,7 +181,7 @@ func (p Program) receiptAccrual(r TillReceipt) (points int64, why string, err er
 			return 0, reason, nil
 		}
 	}
-	acc, err := rules.Accrue(p.Accrual, r.document())
+	acc, err := rules.Accrue(p.Accrual, r.Document())
 	if err != nil {
 		return 0, "", fmt.Errorf("till receipt %s: %w", r.Key(), err)
 	}

@@ -69,8 +69,8 @@ func laterOrder(a WebOrder, araw string, b WebOrder, braw string) bool {
 	if !a.StatusAt.Equal(b.StatusAt) {
 		return a.StatusAt.After(b.StatusAt)
 	}
-	if statusRank[a.Status] != statusRank[b.Status] {
-		return statusRank[a.Status] > statusRank[b.Status]
+	if a.Status.Rank() != b.Status.Rank() {
+		return a.Status.Rank() > b.Status.Rank()
 	}
 	return araw > braw
 }
@@ -119,7 +119,7 @@ func orderTarget(of orderFacts, ar rules.AccrualRules, confirmOn ConfirmOn) (tar
 		return t, nil
 	}
 	t.Spend = o.PointsSpent
-	base := o.document()
+	base := o.Document()
 	switch {
 	case len(converted) > 0:
 		t.Confirmed, t.EarnedAt, t.Document = true, converted[0].Date, converted[0].Key

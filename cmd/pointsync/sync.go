@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,21 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/mapping"
 	"github.com/pointsync/pointsync/reconcile"
 )
-
-// factLine is one line of a facts file (JSON Lines): a type, the program
-// it belongs to, and the fact.
-type factLine struct {
-	Type     string                 `json:"type"`
-	Program  string                 `json:"program"`
-	Order    *reconcile.WebOrder    `json:"order,omitempty"`
-	Document *reconcile.ERPDocument `json:"document,omitempty"`
-	Receipt  *reconcile.TillReceipt `json:"receipt,omitempty"`
-	Action   *reconcile.Action      `json:"action,omitempty"`
-	Known    string                 `json:"known,omitempty"` // link: an identifier of the customer
-	Other    string                 `json:"other,omitempty"` // link: the identifier to add
-}
 
 // syncBatch is how many facts commit together.
 const syncBatch = 500
@@ -102,7 +89,7 @@ func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, s
 	sc.Buffer(make([]byte, 64*1024), 4<<20)
 	type numbered struct {
 		line int
-		fact factLine
+		fact mapping.Fact
 	}
 	var batch []numbered
 	flush := func() error {
@@ -115,8 +102,8 @@ func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, s
 			// A transaction that lost a race runs again: count afresh.
 			ok, refused = 0, refused[:0]
 			for _, n := range batch {
-				if err := tx.Try(func() error { return applyFact(tx, eng, n.fact) }); err != nil {
-					if !refusal(err) {
+				if err := tx.Try(func() error { return eng.Apply(tx, n.fact) }); err != nil {
+					if !reconcile.Refused(err) {
 						return err
 					}
 					refused = append(refused, fmt.Sprintf("%s:%d: %v", name, n.line, err))
@@ -142,7 +129,7 @@ func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, s
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		var fl factLine
+		var fl mapping.Fact
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&fl); err != nil {
@@ -161,53 +148,4 @@ func syncFile(ctx context.Context, e *env, eng *reconcile.Engine, name string, s
 		return applied, rejected, fmt.Errorf("line %d: %w", line+1, err)
 	}
 	return applied, rejected, flush()
-}
-
-func applyFact(tx *ledger.Tx, eng *reconcile.Engine, f factLine) error {
-	switch f.Type {
-	case "web_order":
-		if f.Order == nil {
-			return fmt.Errorf(`%w: web_order: the "order" object is missing`, reconcile.ErrInvalidFact)
-		}
-		return eng.WebOrder(tx, f.Program, *f.Order)
-	case "erp_document":
-		if f.Document == nil {
-			return fmt.Errorf(`%w: erp_document: the "document" object is missing`, reconcile.ErrInvalidFact)
-		}
-		return eng.ERPDocument(tx, f.Program, *f.Document)
-	case "till_receipt":
-		if f.Receipt == nil {
-			return fmt.Errorf(`%w: till_receipt: the "receipt" object is missing`, reconcile.ErrInvalidFact)
-		}
-		return eng.TillReceipt(tx, f.Program, *f.Receipt)
-	case "action":
-		if f.Action == nil {
-			return fmt.Errorf(`%w: action: the "action" object is missing`, reconcile.ErrInvalidFact)
-		}
-		return eng.Action(tx, f.Program, *f.Action)
-	case "link":
-		known, err := ledger.ParseIdent(f.Known)
-		if err != nil {
-			return fmt.Errorf("%w: link: known: %v", reconcile.ErrInvalidFact, err)
-		}
-		other, err := ledger.ParseIdent(f.Other)
-		if err != nil {
-			return fmt.Errorf("%w: link: other: %v", reconcile.ErrInvalidFact, err)
-		}
-		return eng.Link(tx, known, other)
-	}
-	return fmt.Errorf("%w: unknown type %q (web_order, erp_document, till_receipt, action, link)", reconcile.ErrInvalidFact, f.Type)
-}
-
-// refusal tells a fact the ledger or the engine refuses (report it, go
-// on with the others) from anything else, which stops the batch to be
-// retried: a failing database must never make facts look rejected.
-func refusal(err error) bool {
-	for _, business := range []error{reconcile.ErrInvalidFact, ledger.ErrInvalid, ledger.ErrUnknownProgram, ledger.ErrUnknownCustomer,
-		ledger.ErrUnknownMovement, ledger.ErrInsufficient, ledger.ErrIdempotency, ledger.ErrNotAdjustment, ledger.ErrAlreadyFinal} {
-		if errors.Is(err, business) {
-			return true
-		}
-	}
-	return false
 }
