@@ -21,6 +21,12 @@
 // same transaction; balances are read from them and from the clock, so a
 // balance is right even when the expiry sweep has not run.
 //
+// The daemon keeps its own state in the same database, so that a batch's
+// facts, movements, rejected rows (rejects), finished whole inputs (units)
+// and the source's new position (cursors) commit together; jobs holds each
+// scheduled job's status. ChangedCustomers and MovementsAfter follow the
+// movements by id for exports and pushes.
+//
 // Only the till path may overdraw (SpendRequest.Overdraft): the shortfall
 // becomes debt that later credits pay off first, and earned is negative
 // until they do.

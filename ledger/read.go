@@ -200,13 +200,16 @@ func (l *Ledger) Movements(ctx context.Context, acct Account, mq MovementQuery) 
 	return out, rows.Err()
 }
 
-func scanMovement(rows *sql.Rows) (Movement, error) {
+// scanMovement reads the movementColumns of a row, then any extra columns
+// the query selected after them into extra.
+func scanMovement(rows *sql.Rows, extra ...any) (Movement, error) {
 	var m Movement
 	var ref, exp, finAmount sql.NullInt64
 	var finKind sql.NullString
 	var business, recorded int64
-	if err := rows.Scan(&m.ID, &m.Kind, &m.Phase, &m.Amount, &ref, &m.Overdraft, &exp, &m.Source, &m.Key, &m.Reason,
-		&m.Document, &m.Rule, &m.RuleVersion, &m.Actor, &m.Note, &business, &recorded, &finKind, &finAmount); err != nil {
+	dest := []any{&m.ID, &m.Kind, &m.Phase, &m.Amount, &ref, &m.Overdraft, &exp, &m.Source, &m.Key, &m.Reason,
+		&m.Document, &m.Rule, &m.RuleVersion, &m.Actor, &m.Note, &business, &recorded, &finKind, &finAmount}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return m, fmt.Errorf("ledger: read movement: %w", err)
 	}
 	m.Ref = ref.Int64
