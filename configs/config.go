@@ -26,6 +26,10 @@ type Config struct {
 	Import   Import    `yaml:"import"`
 	Export   Export    `yaml:"export"`
 
+	Daemon     Daemon      `yaml:"daemon"`
+	Connectors []Connector `yaml:"connectors"`
+	Exports    []ExportJob `yaml:"exports"`
+
 	file  string         // as given to Load or Parse
 	dir   string         // folder relative paths are resolved against
 	lines map[string]int // key path -> line, for messages about values
@@ -158,7 +162,8 @@ func Default() *Config {
 			Encoding:   EncodingUTF8,
 			DateFormat: rules.DateLayout,
 		},
-		lines: map[string]int{},
+		Daemon: defaultDaemon(),
+		lines:  map[string]int{},
 	}
 }
 

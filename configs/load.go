@@ -276,6 +276,13 @@ func parseAll(data []byte) error {
 func (c *Config) resolvePaths() {
 	c.Ledger.PathAsWritten = c.Ledger.Path
 	c.Ledger.Path = c.resolve(c.Ledger.Path)
+	c.Daemon.LockFile = c.resolve(c.Daemon.LockFile)
+	for i := range c.Connectors {
+		c.Connectors[i].Drop.Dir = c.resolve(c.Connectors[i].Drop.Dir)
+	}
+	for i := range c.Exports {
+		c.Exports[i].Path = c.resolve(c.Exports[i].Path)
+	}
 }
 
 // resolve returns p relative to the configuration's folder. SQLite's

@@ -43,8 +43,8 @@ func TestParseErrors(t *testing.T) {
 			"c.yaml:1: expected a mapping of sections (ledger:, log:, programs:, ...), got a list"},
 
 		// Strict decoding.
-		{"unknown section", "programs:\n  - id: a\nconnectors: {}\n", nil,
-			"c.yaml:3: connectors: unknown key (known keys here: export, import, ledger, log, programs)"},
+		{"unknown section", "programs:\n  - id: a\nwebhooks: {}\n", nil,
+			"c.yaml:3: webhooks: unknown key (known keys here: connectors, daemon, export, exports, import, ledger, log, programs)"},
 		{"near miss", "programs:\n  - id: a\n    time_zon: UTC\n", nil,
 			"c.yaml:3: programs[0].time_zon: unknown key (did you mean time_zone?)"},
 		{"camel case", "programs:\n  - id: a\n    timeZone: UTC\n", nil,

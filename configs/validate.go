@@ -35,6 +35,8 @@ func (c *Config) validate() Errors {
 	v.programs()
 	v.importFiles()
 	v.exportFiles()
+	v.daemon()
+	v.jobs()
 	return v.errs
 }
 

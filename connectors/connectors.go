@@ -23,6 +23,10 @@ type Cursor string
 type Batch struct {
 	Items []mapping.Item
 	Next  Cursor
+	// Unit is the key of the input the items come from (a drop file's
+	// content key, as in Done), under which their rejects are kept until
+	// the input is finished; "" for sources without units.
+	Unit string
 	// Done, when set, is a whole input (a drop file) this batch finishes:
 	// the daemon records it in the same transaction, so the same content
 	// arriving again under another name is recognised (see Seen).

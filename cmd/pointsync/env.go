@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/pointsync/pointsync/configs"
+	"github.com/pointsync/pointsync/daemon"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/reconcile"
 	"github.com/pointsync/pointsync/rules"
@@ -160,7 +161,8 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+	// Locked: the daemon logs from many goroutines, and w may be any writer.
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
 }
 
 // program finds a configured program or explains which exist.
@@ -257,34 +259,9 @@ func friendly(err error) error {
 // engine builds the reconciliation engine from the configured programs and
 // their rules.
 func (e *env) engine() (*reconcile.Engine, error) {
-	var ps []reconcile.Program
-	for _, cp := range e.cfg.Programs {
-		rp, err := cp.Rules()
-		if err != nil {
-			return nil, &configError{err: err}
-		}
-		p := reconcile.Program{Program: rp, ConfirmOn: reconcile.ConfirmOn(cp.ConfirmOn),
-			CreateCardCustomers: cp.CreateCardCustomers, ExcludeCurrentTransaction: cp.ExcludeCurrentTransaction,
-			Actions: cp.ActionRules()}
-		if p.Accrual, err = cp.AccrualRules(); err != nil {
-			return nil, &configError{err: err}
-		}
-		if r, ok, err := cp.RedemptionRules(); err != nil {
-			return nil, &configError{err: err}
-		} else if ok {
-			p.Redemption = r
-		}
-		if p.Catalogs, err = cp.Catalogs(); err != nil {
-			return nil, &configError{err: err}
-		}
-		if p.Gifts, err = cp.Gifts(); err != nil {
-			return nil, &configError{err: err}
-		}
-		ps = append(ps, p)
-	}
-	eng, err := reconcile.New(ps)
+	eng, err := daemon.Engine(e.cfg)
 	if err != nil {
-		return nil, &configError{err: fmt.Errorf("%s: %w", e.cfg.File(), err)}
+		return nil, &configError{err: err}
 	}
 	return eng, nil
 }

@@ -40,7 +40,9 @@ var commands = []command{
 	{"export", "write every customer's balance to CSV", runExport},
 	{"sweep", "write the expiry of points that reached it", runSweep},
 	{"unmatched", "list parked facts and why they wait", runUnmatched},
-	{"sync", "read facts once and reconcile them (--once)", runSync},
+	{"run", "run the daemon: connectors and exports on their schedules", runRun},
+	{"status", "show each job's last run, success, error, rows, lag and next run", runStatus},
+	{"sync", "run every connector and export once, and exit (--once)", runSync},
 	{"demo", "fill a demo ledger and show it working", runDemo},
 	{"version", "print the version", runVersion},
 }

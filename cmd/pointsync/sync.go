@@ -20,59 +20,66 @@ import (
 // syncBatch is how many facts commit together.
 const syncBatch = 500
 
-// runSync reads facts and reconciles them once. Until the connectors exist
-// (drop folders, SQL, webservices), the facts come from JSON Lines files
-// named on the command line; see README "Facts files".
+// runSync runs every configured connector once until it has nothing
+// more, then the housekeeping and every export, and exits (SPEC 5: exit 1
+// when a job failed; the others still ran). Facts files (JSON Lines, see
+// README "Facts files") named on the command line are applied first.
 func runSync(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	once := fs.Bool("once", false, "read every source once, reconcile, and exit")
+	once := fs.Bool("once", false, "run every connector, the housekeeping and every export once, and exit")
 	files, err := parseFlags(fs, args, -1)
 	if err != nil {
 		return err
 	}
 	if !*once {
-		return usagef("pointsync sync --once --config FILE FACTS.jsonl...", "sync runs once (--once); the daemon is pointsync run")
+		return usagef("pointsync sync --once --config FILE [FACTS.jsonl...]", "sync runs once (--once); the daemon is pointsync run")
 	}
-	e, err := c.open(ctx, a.stderr)
+	d, e, release, err := c.startDaemon(ctx, a)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	eng, err := e.engine()
-	if err != nil {
-		return err
-	}
+	defer release()
+	abort, cancel := abortOnSecondSignal(ctx, e.log)
+	defer cancel()
 	failed := 0
-	for _, name := range files {
-		applied, rejected, err := syncFile(ctx, e, eng, name, a.stderr)
+	if len(files) > 0 {
+		eng, err := e.engine()
 		if err != nil {
-			failed++
-			e.log.Error("facts file failed", zap.String("file", name), zap.Error(err))
-			fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", name, err)
-			continue
-		}
-		fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
-	}
-	// Periodic gifts fall due on their own schedule: award what is due.
-	for _, cp := range e.cfg.Programs {
-		var n int
-		if err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
-			var err error
-			n, err = eng.Gifts(tx, cp.ID)
 			return err
-		}); err != nil {
-			failed++
-			fmt.Fprintf(a.stderr, "pointsync: gifts of program %s: %v\n", cp.ID, err)
-			continue
 		}
-		if n > 0 {
-			fmt.Fprintf(a.stdout, "program %s: %d gift award(s)\n", cp.ID, n)
+		for _, name := range files {
+			applied, rejected, err := syncFile(abort, e, eng, name, a.stderr)
+			if err != nil {
+				failed++
+				e.log.Error("facts file failed", zap.String("file", name), zap.Error(err))
+				fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", name, err)
+				continue
+			}
+			fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
 		}
+	}
+	reports, err := d.Once(ctx, abort)
+	for _, r := range reports {
+		switch {
+		case r.Err != nil:
+			fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", r.Job, r.Err)
+		case r.Kind == "export":
+			fmt.Fprintf(a.stdout, "%s: %d row(s) written\n", r.Job, r.Rows)
+		case r.Kind == "housekeeping":
+			if r.Rows > 0 {
+				fmt.Fprintf(a.stdout, "%s: %d expiry or gift movement(s)\n", r.Job, r.Rows)
+			}
+		default:
+			fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", r.Job, r.Rows, r.Rejected)
+		}
+	}
+	if err != nil && failed == 0 {
+		return err
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d source(s) failed; the others were applied", failed)
+		return fmt.Errorf("%d facts file(s) failed; the others were applied", failed)
 	}
 	return nil
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/pointsync/pointsync/daemon"
+)
+
+// runRun is the daemon: every connector and export on its schedule until
+// SIGTERM or SIGINT. The first signal lets the batches in flight finish;
+// a second one aborts them.
+func runRun(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if _, err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	d, e, release, err := c.startDaemon(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer release()
+	abort, cancel := abortOnSecondSignal(ctx, e.log)
+	defer cancel()
+	return d.Run(ctx, abort)
+}
+
+// startDaemon opens the configuration and ledger at the configured log
+// level, takes the ledger's lock and builds the daemon. release undoes
+// all of it.
+func (c *common) startDaemon(ctx context.Context, a *app) (*daemon.Daemon, *env, func(), error) {
+	if c.logLevel == "" {
+		cfg, err := loadConfig(c.config)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c.logLevel = cfg.Log.Level
+	}
+	e, err := c.open(ctx, a.stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var lock *daemon.Lock
+	if path := e.lockFile(); path != "" {
+		if lock, err = daemon.AcquireLock(path); err != nil {
+			e.Close()
+			return nil, nil, nil, err
+		}
+	}
+	eng, err := e.engine()
+	if err != nil {
+		lock.Release()
+		e.Close()
+		return nil, nil, nil, err
+	}
+	d, err := daemon.New(ctx, daemon.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log})
+	if err != nil {
+		lock.Release()
+		e.Close()
+		return nil, nil, nil, err
+	}
+	return d, e, func() {
+		d.Close()
+		e.Close()
+		lock.Release()
+	}, nil
+}
+
+// lockFile is where the daemon's lock lives: only a SQLite ledger has one
+// (a MySQL ledger is shared through a lease in the database).
+func (e *env) lockFile() string {
+	if e.ledger.Backend() != "sqlite" {
+		return ""
+	}
+	if e.cfg.Daemon.LockFile != "" {
+		return e.cfg.Daemon.LockFile
+	}
+	return e.cfg.Ledger.Path + ".lock"
+}
+
+// abortOnSecondSignal returns a context cancelled by the second SIGTERM or
+// SIGINT; the first one cancels ctx (main's signal context).
+func abortOnSecondSignal(ctx context.Context, log *zap.Logger) (context.Context, func()) {
+	abort, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		defer signal.Stop(sigs)
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+				n++
+				if n == 2 {
+					log.Warn("second signal: aborting the batches in flight (they are fetched again at the next start)")
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return abort, func() {
+		close(done)
+		cancel()
+	}
+}

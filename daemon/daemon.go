@@ -1,0 +1,234 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+
+	"github.com/pointsync/pointsync/configs"
+	"github.com/pointsync/pointsync/connectors"
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/reconcile"
+)
+
+// Options are what a Daemon runs on.
+type Options struct {
+	Config *configs.Config
+	Ledger *ledger.Ledger
+	Engine *reconcile.Engine
+	Logger *zap.Logger
+	// Clock is the time; nil means time.Now.
+	Clock func() time.Time
+}
+
+// Daemon runs the configured connectors and exports.
+type Daemon struct {
+	cfg        *configs.Config
+	ledger     *ledger.Ledger
+	log        *zap.Logger
+	run        *runner
+	connectors []*job
+	exports    []*job
+	afterSync  []*job // exports that also run when a sync changed balances
+	house      *job
+	closers    []connectors.Closer
+}
+
+// Holder names this process in job status and leases: host:pid.
+func Holder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// New builds the connectors and exports of the configuration. Nothing
+// runs until Run or Once.
+func New(ctx context.Context, o Options) (*Daemon, error) {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	c := o.Config.Daemon
+	d := &Daemon{
+		cfg: o.Config, ledger: o.Ledger, log: o.Logger,
+		run: &runner{ledger: o.Ledger, log: o.Logger, clock: o.Clock, holder: Holder(),
+			retries: c.Retries, backoff: c.Backoff, maxWait: c.MaxBackoff},
+	}
+	b := builder{cfg: o.Config, ledger: o.Ledger, engine: o.Engine, log: o.Logger, clock: o.Clock}
+	for _, cc := range o.Config.Connectors {
+		if cc.Disabled {
+			continue
+		}
+		j, closer, err := b.connector(cc)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
+		}
+		if closer != nil {
+			d.closers = append(d.closers, closer)
+		}
+		d.connectors = append(d.connectors, j)
+	}
+	for _, ec := range o.Config.Exports {
+		if ec.Disabled {
+			continue
+		}
+		j, err := b.export(ec)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("export %s: %w", ec.Name, err)
+		}
+		d.exports = append(d.exports, j)
+		if ec.AfterSync {
+			d.afterSync = append(d.afterSync, j)
+		}
+	}
+	d.house = b.housekeeping()
+	// Status survives restarts: counters and last success go on from
+	// what the previous process stored.
+	stored, err := o.Ledger.Jobs(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	byName := map[string]ledger.Job{}
+	for _, s := range stored {
+		byName[s.Name] = s
+	}
+	for _, j := range d.jobs() {
+		if s, ok := byName[j.name]; ok {
+			s.Running = false // a crashed run is not running any more
+			j.status = s
+		}
+	}
+	return d, nil
+}
+
+func (d *Daemon) jobs() []*job {
+	out := append([]*job(nil), d.connectors...)
+	out = append(out, d.house)
+	return append(out, d.exports...)
+}
+
+// Close releases the connectors' resources.
+func (d *Daemon) Close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c.Close())
+	}
+	d.closers = nil
+	return errors.Join(errs...)
+}
+
+// Report is what one job did in Once.
+type Report struct {
+	Job      string
+	Kind     string
+	Rows     int64
+	Rejected int64
+	Err      error
+}
+
+// Once runs every connector until it has nothing more, then the
+// housekeeping and every export, each once (`pointsync sync --once`). A
+// failing job does not stop the others; the error says how many failed.
+func (d *Daemon) Once(stop, abort context.Context) ([]Report, error) {
+	var reports []Report
+	failed := 0
+	for _, j := range d.jobs() {
+		if stop.Err() != nil {
+			break
+		}
+		out, err := d.run.execute(stop, abort, j)
+		if err != nil {
+			failed++
+		}
+		reports = append(reports, Report{Job: j.name, Kind: j.kind, Rows: out.Rows, Rejected: out.Rejected, Err: err})
+	}
+	if failed > 0 {
+		return reports, fmt.Errorf("%d job(s) failed; the others ran", failed)
+	}
+	return reports, stop.Err()
+}
+
+// Run schedules every job and runs until stop is done; then it lets the
+// runs in flight finish their batch (abort cuts them short) and returns.
+func (d *Daemon) Run(stop, abort context.Context) error {
+	c := cron.New(cron.WithLogger(cronLogger{d.log}), cron.WithChain(cron.Recover(cronLogger{d.log})))
+	kick := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for _, j := range d.jobs() {
+		sched, err := configs.ParseSchedule(j.schedule)
+		if err != nil {
+			return fmt.Errorf("job %s: schedule %q: %w", j.name, j.schedule, err)
+		}
+		id := c.Schedule(sched, cron.FuncJob(func() {
+			out, err := d.run.execute(stop, abort, j)
+			if err == nil && out.Changed {
+				select {
+				case kick <- struct{}{}:
+				default: // a kick is already waiting
+				}
+			}
+		}))
+		j.nextRun = func() time.Time { return c.Entry(id).Next }
+	}
+	// Exports that follow syncs run when a connector changed balances,
+	// at most one such round at a time.
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop.Done():
+				return
+			case <-kick:
+				for _, j := range d.afterSync {
+					_, _ = d.run.execute(stop, abort, j) // logged and stored by execute
+				}
+			}
+		}
+	})
+	d.log.Info("pointsync running", zap.Int("connectors", len(d.connectors)), zap.Int("exports", len(d.exports)),
+		zap.String("ledger", d.ledger.Backend()))
+	c.Start()
+	// Every job runs once at start: an operator restarting the service
+	// expects it to catch up now, not at the next tick.
+	for _, j := range d.jobs() {
+		wg.Go(func() {
+			out, err := d.run.execute(stop, abort, j)
+			if err == nil && out.Changed {
+				select {
+				case kick <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	<-stop.Done()
+	d.log.Info("stopping: letting the batches in flight finish (a second signal aborts them)")
+	done := c.Stop()
+	wg.Wait()
+	<-done.Done()
+	d.log.Info("pointsync stopped")
+	return nil
+}
+
+// cronLogger sends cron's own messages (panics it recovered) to zap.
+type cronLogger struct{ log *zap.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) {
+	l.log.Debug("cron: "+msg, zap.Any("details", kv))
+}
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, zap.Error(err), zap.Any("details", kv))
+}

@@ -1,0 +1,221 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/pointsync/pointsync/connectors"
+	"github.com/pointsync/pointsync/connectors/httpjson"
+	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/rules"
+)
+
+// WriteBalances writes every balance of program p as a balance file (the
+// form of `pointsync export`). With cardsOnly, only customers with a card
+// are written, one row per card, as the tills look them up. It returns the
+// rows written.
+func WriteBalances(ctx context.Context, l *ledger.Ledger, p rules.Program, d csvio.Dialect, w io.Writer, cardsOnly bool) (int, error) {
+	bw, err := csvio.NewBalanceWriter(w, d, p.Unit == rules.UnitAmount)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = l.EachBalance(ctx, p.ID, l.Now(), func(cb ledger.CustomerBalance) error {
+		row := csvio.BalanceRow{Customer: string(cb.Customer), Earned: cb.Earned, Provisional: cb.Provisional, Spent: cb.Spent, Expired: cb.Expired}
+		for _, id := range cb.Identifiers {
+			row.Identifiers = append(row.Identifiers, string(id))
+		}
+		for _, x := range cb.Expiring {
+			dt, err := rules.ParseDate(x.Date)
+			if err != nil {
+				return err
+			}
+			row.Expiring = append(row.Expiring, csvio.Expiring{Date: csvio.Date{Year: dt.Year, Month: dt.Month, Day: dt.Day}, Points: x.Points})
+		}
+		if !cardsOnly {
+			n++
+			return bw.Write(row)
+		}
+		for _, id := range cb.Identifiers {
+			if id.Kind() != ledger.IdentCard {
+				continue
+			}
+			row.Customer = string(id)
+			n++
+			if err := bw.Write(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// WriteFileAtomic writes a file through a temporary name in the same
+// folder and renames it into place, so a till never reads half a file.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	return err
+}
+
+// tillFiles writes the card balance files of a program for the tills:
+// one global file, or one per store when the path has {store}.
+type tillFiles struct {
+	ledger  *ledger.Ledger
+	program rules.Program
+	path    string
+	stores  []string
+	dialect csvio.Dialect
+}
+
+func (t *tillFiles) run(_, abort context.Context) (outcome, error) {
+	paths := []string{t.path}
+	if len(t.stores) > 0 {
+		paths = paths[:0]
+		for _, s := range t.stores {
+			paths = append(paths, strings.ReplaceAll(t.path, "{store}", s))
+		}
+	}
+	var out outcome
+	for _, p := range paths {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return out, err
+		}
+		err := WriteFileAtomic(p, func(w io.Writer) error {
+			n, err := WriteBalances(abort, t.ledger, t.program, t.dialect, w, true)
+			out.Rows += int64(n)
+			return err
+		})
+		if err != nil {
+			return out, fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	return out, nil
+}
+
+// pusher sends the shop what changed since its last push: the balances of
+// the customers with new movements, or the movements themselves. Its
+// cursor is the last movement id pushed, stored like a connector's.
+type pusher struct {
+	name      string
+	ledger    *ledger.Ledger
+	program   string
+	movements bool
+	sink      *httpjson.Sink
+	batch     int
+	log       *zap.Logger
+}
+
+func (p *pusher) cursorName() string { return "export:" + p.name }
+
+func (p *pusher) run(stop, abort context.Context) (outcome, error) {
+	var out outcome
+	for stop.Err() == nil {
+		text, err := p.ledger.Cursor(abort, p.cursorName())
+		if err != nil {
+			return out, err
+		}
+		var after int64
+		if text != "" {
+			if after, err = strconv.ParseInt(text, 10, 64); err != nil {
+				return out, fmt.Errorf("stored cursor %q is not a movement id", text)
+			}
+		}
+		n, last, err := p.push(abort, after)
+		out.Rows += int64(n)
+		if err != nil || last == after {
+			return out, err
+		}
+		if err := p.ledger.Update(abort, func(tx *ledger.Tx) error {
+			return tx.SetCursor(p.cursorName(), strconv.FormatInt(last, 10))
+		}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// push sends one page after movement id after and returns the id to
+// continue from.
+func (p *pusher) push(ctx context.Context, after int64) (int, int64, error) {
+	if p.movements {
+		ms, err := p.ledger.MovementsAfter(ctx, after, p.batch)
+		if err != nil || len(ms) == 0 {
+			return 0, after, err
+		}
+		items := make([]httpjson.Movement, 0, len(ms))
+		for _, m := range ms {
+			if m.Program != p.program {
+				continue
+			}
+			items = append(items, httpjson.Movement{ID: m.ID, Program: m.Program, Customer: string(m.Customer), Kind: string(m.Kind),
+				State: string(m.State), Source: m.Source, Key: m.Key, Document: m.Document, Note: m.Note, Points: m.Signed(),
+				At: m.BusinessAt, RecordedAt: m.RecordedAt})
+		}
+		if len(items) > 0 {
+			if err := p.sink.WriteMovements(ctx, items); err != nil {
+				return 0, after, err
+			}
+		}
+		return len(items), ms[len(ms)-1].ID, nil
+	}
+	ids, last, err := p.ledger.ChangedCustomers(ctx, p.program, after, p.batch)
+	if err != nil || len(ids) == 0 {
+		return 0, last, err
+	}
+	items := make([]connectors.Balance, 0, len(ids))
+	now := p.ledger.Now()
+	for _, id := range ids {
+		b, err := p.ledger.Balance(ctx, ledger.Account{Program: p.program, Customer: id}, now)
+		if err != nil {
+			return 0, after, fmt.Errorf("balance of %s: %w", id, err)
+		}
+		all, err := p.ledger.Identifiers(ctx, id)
+		if err != nil {
+			return 0, after, err
+		}
+		item := connectors.Balance{Program: b.Program, Customer: string(b.Customer), Earned: b.Earned, Provisional: b.Provisional,
+			Spent: b.Spent, Expired: b.Expired, Expiring: []connectors.Expiring{}}
+		for _, x := range all {
+			item.Identifiers = append(item.Identifiers, string(x))
+		}
+		slices.Sort(item.Identifiers)
+		for _, x := range b.Expiring {
+			item.Expiring = append(item.Expiring, connectors.Expiring{Date: x.Date, Points: x.Points})
+		}
+		items = append(items, item)
+	}
+	if err := p.sink.Write(ctx, items); err != nil {
+		return 0, after, err
+	}
+	return len(items), last, nil
+}
