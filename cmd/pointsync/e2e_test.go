@@ -477,3 +477,76 @@ func TestSecondDaemonRefused(t *testing.T) {
 		t.Fatalf("sync --once beside a daemon: exit %d, %s", code, errs)
 	}
 }
+
+// TestFailingConnectorDoesNotStopOthers: a webservice that refuses
+// connections fails its job (exit 1, SPEC 5) while the drop folder beside
+// it is applied; status shows both, and the health check turns unhealthy
+// after three failures in a row.
+func TestFailingConnectorDoesNotStopOthers(t *testing.T) {
+	s := newSite(t, 100)
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, []byte(`  - name: shop-api
+    kind: http_pull
+    program: shop
+    http: {url: "http://127.0.0.1:1/orders", retries: 0, timeout: 2s}
+`)...)
+	// The exports section must stay last in the file: move it after.
+	text := string(cfg)
+	i := strings.Index(text, "exports:")
+	j := strings.Index(text, "  - name: shop-api")
+	text = text[:i] + text[j:] + text[i:j]
+	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.drop("stores", "a.csv", "store;till;receipt;line;at;card;gross;discount;spent\nS01;1;1;1;10/07/2026 09:00;0420001234;100,00;0;0\n")
+	for run := range 3 {
+		code, out, errs := s.run("sync", "--once")
+		if code != 1 || !strings.Contains(errs, "shop-api") || !strings.Contains(errs, "1 job(s) failed") {
+			t.Fatalf("run %d: exit %d\n%s%s", run, code, out, errs)
+		}
+		if run == 0 && !strings.Contains(out, "stores: 1 fact(s) applied, 0 rejected") {
+			t.Fatalf("the drop folder did not run beside the failing connector:\n%s", out)
+		}
+	}
+	s.wantBalance("card", "card:0420001234", 500, 0, 0)
+	code, out, _ := s.run("status", "--json")
+	var jobs []struct {
+		Job      string  `json:"job"`
+		Failures int64   `json:"consecutive_failures"`
+		Runs     int64   `json:"runs"`
+		Error    string  `json:"last_error"`
+		Success  *string `json:"last_success"`
+	}
+	if err := json.Unmarshal([]byte(out), &jobs); code != 0 || err != nil {
+		t.Fatalf("status: exit %d, %v\n%s", code, err, out)
+	}
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		seen[j.Job] = true
+		switch j.Job {
+		case "shop-api":
+			if j.Failures != 3 || j.Runs != 3 || !strings.Contains(j.Error, "127.0.0.1:1") || j.Success != nil {
+				t.Fatalf("shop-api status %+v", j)
+			}
+		case "stores":
+			if j.Failures != 0 || j.Runs != 3 || j.Success == nil {
+				t.Fatalf("stores status %+v", j)
+			}
+		}
+	}
+	if !seen["housekeeping"] || !seen["tills"] || !seen["orders"] {
+		t.Fatalf("status lists %v", seen)
+	}
+	if code, out, errs := s.run("status", "--check"); code != 1 || !strings.Contains(errs, "shop-api failed 3 times in a row") {
+		t.Fatalf("status --check: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ := s.run("status", "--check", "--max-failures", "4"); code != 0 || !strings.Contains(out, "healthy") {
+		t.Fatalf("status --check --max-failures 4: exit %d %s", code, out)
+	}
+	if code, out, _ := s.run("status"); code != 0 || !strings.Contains(out, "failing (3)") {
+		t.Fatalf("status table:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -15,6 +16,8 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array")
+	check := fs.Bool("check", false, "health check: exit 1 when a job has failed --max-failures times in a row")
+	maxFailures := fs.Int64("max-failures", 3, "with --check: consecutive failures that make a job unhealthy")
 	if _, err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -26,6 +29,19 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	jobs, err := e.ledger.Jobs(ctx)
 	if err != nil {
 		return err
+	}
+	if *check {
+		var sick []string
+		for _, j := range jobs {
+			if j.Failures >= *maxFailures {
+				sick = append(sick, fmt.Sprintf("%s failed %d times in a row: %s", j.Name, j.Failures, j.LastError))
+			}
+		}
+		if len(sick) > 0 {
+			return fmt.Errorf("unhealthy: %s", strings.Join(sick, "; "))
+		}
+		fmt.Fprintln(a.stdout, "healthy")
+		return nil
 	}
 	if *asJSON {
 		type row struct {
