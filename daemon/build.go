@@ -196,11 +196,11 @@ func (b builder) housekeeping() *job {
 		var failed []string
 		for _, p := range b.cfg.Programs {
 			var awarded int
-			err := b.ledger.Update(abort, func(tx *ledger.Tx) error {
+			err := b.ledger.Update(abort, rollbackOnPanic(b.log, configs.HousekeepingJob, func(tx *ledger.Tx) error {
 				var err error
 				awarded, err = b.engine.Gifts(tx, p.ID)
 				return err
-			})
+			}))
 			if err != nil {
 				failed = append(failed, fmt.Sprintf("gifts of program %s: %v", p.ID, err))
 				continue

@@ -192,7 +192,7 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 				return
 			case <-kick:
 				for _, j := range d.afterSync {
-					_, _ = d.run.execute(stop, abort, j) // logged and stored by execute
+					_, _ = d.run.follow(stop, abort, j) // logged and stored by the runner
 				}
 			}
 		}

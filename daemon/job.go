@@ -52,13 +52,36 @@ type runner struct {
 var errSkipped = errors.New("still running from the previous schedule")
 
 // execute runs j once, retrying a failure with backoff. It reports
-// errSkipped when j is already running.
+// errSkipped when j is already running, and stop's error without running
+// j when stop is done.
 func (r *runner) execute(stop, abort context.Context, j *job) (outcome, error) {
+	// A run due after stop (a cron tick racing the shutdown) would do
+	// nothing and be stored as a success over the job's real status.
+	if err := stop.Err(); err != nil {
+		return outcome{}, err
+	}
 	if !j.mu.TryLock() {
 		r.log.Warn("job skipped: the previous run is still going", zap.String("job", j.name))
 		return outcome{}, errSkipped
 	}
 	defer j.mu.Unlock()
+	return r.locked(stop, abort, j)
+}
+
+// follow runs j once after the run in progress, if any, ends. An export
+// that follows a sync must not be skipped: the run in progress may have
+// read the balances before the sync changed them.
+func (r *runner) follow(stop, abort context.Context, j *job) (outcome, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := stop.Err(); err != nil {
+		return outcome{}, err
+	}
+	return r.locked(stop, abort, j)
+}
+
+// locked runs j, whose mu the caller holds.
+func (r *runner) locked(stop, abort context.Context, j *job) (outcome, error) {
 	start := r.clock()
 	r.update(abort, j, func(s *ledger.Job) {
 		s.Running, s.LastRun = true, start
@@ -68,8 +91,14 @@ func (r *runner) execute(stop, abort context.Context, j *job) (outcome, error) {
 		err error
 	)
 	wait := r.backoff
+retry:
 	for attempt := 0; ; attempt++ {
-		out, err = r.once(stop, abort, j)
+		var o outcome
+		o, err = r.once(stop, abort, j)
+		// What a failed attempt applied is committed: the run did it.
+		out.Rows += o.Rows
+		out.Rejected += o.Rejected
+		out.Changed = out.Changed || o.Changed
 		if err == nil || attempt >= r.retries || stop.Err() != nil {
 			break
 		}
@@ -77,6 +106,9 @@ func (r *runner) execute(stop, abort context.Context, j *job) (outcome, error) {
 			zap.Duration("wait", wait), zap.Error(err))
 		select {
 		case <-stop.Done():
+			// Another attempt would find stop done and do nothing: the
+			// run ends as the failure it is.
+			break retry
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, r.maxWait)
@@ -124,6 +156,24 @@ func (r *runner) once(stop, abort context.Context, j *job) (out outcome, err err
 		}
 	}()
 	return j.run(stop, abort)
+}
+
+// rollbackOnPanic turns a panic inside a transaction into its error, so
+// ledger.Update rolls the transaction back. A panic escaping Update
+// leaves the transaction open: on SQLite its write lock stays taken and
+// every later write of the daemon fails, so the recover in once alone
+// would keep the process up but stop all its work.
+func rollbackOnPanic(log *zap.Logger, name string, fn func(*ledger.Tx) error) func(*ledger.Tx) error {
+	return func(tx *ledger.Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("job panicked inside a transaction; rolled back", zap.String("job", name), zap.Any("panic", p),
+					zap.ByteString("stack", debug.Stack()))
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		return fn(tx)
+	}
 }
 
 // update changes the job's status and stores it. A status that cannot be

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -66,7 +67,7 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	}
 	var rejects []ledger.Reject
 	var applied int64
-	err = s.ledger.Update(ctx, func(tx *ledger.Tx) error {
+	err = s.ledger.Update(ctx, rollbackOnPanic(s.log, s.name, func(tx *ledger.Tx) error {
 		// A transaction that lost a race runs again: count afresh.
 		rejects, applied = rejects[:0], 0
 		stored, err := tx.Cursor(s.name)
@@ -88,9 +89,9 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 			err := tx.Try(func() error { return s.engine.Apply(tx, f) })
 			if err != nil {
 				if !reconcile.Refused(err) {
-					return fmt.Errorf("%s:%d: %s: %w", it.Origin, it.Line, f.Subject(), err)
+					return fmt.Errorf("%s:%d: %s: %w", it.Origin, it.Line, subject(f), err)
 				}
-				rejects = append(rejects, ledger.Reject{Origin: it.Origin, Line: it.Line, Reason: fmt.Sprintf("%s: %v", f.Subject(), err)})
+				rejects = append(rejects, ledger.Reject{Origin: it.Origin, Line: it.Line, Reason: fmt.Sprintf("%s: %v", subject(f), err)})
 				continue
 			}
 			applied++
@@ -106,15 +107,12 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 			}
 		}
 		return tx.SetCursor(s.name, string(b.Next))
-	})
+	}))
 	if err != nil {
 		return out, false, err
 	}
 	out = outcome{Rows: applied, Rejected: int64(len(rejects)), Changed: applied > 0}
-	for _, r := range rejects {
-		s.log.Warn("row rejected", zap.String("job", s.name), zap.String("origin", r.Origin), zap.Int("line", r.Line),
-			zap.String("column", r.Column), zap.String("reason", r.Reason))
-	}
+	s.logRejects(rejects)
 	if b.Done != nil {
 		if ack, ok := s.src.(connectors.Acker); ok {
 			stored, err := s.ledger.Rejects(ctx, s.name, unit)
@@ -133,6 +131,54 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 		}
 	}
 	return out, b.More, nil
+}
+
+// maxLoggedRejects is how many rejected rows of one batch are logged one
+// by one: a file of bad rows must not flood the log, and every row is in
+// the ledger anyway.
+const maxLoggedRejects = 10
+
+func (s *sourceJob) logRejects(rejects []ledger.Reject) {
+	for i, r := range rejects {
+		if i == maxLoggedRejects {
+			s.log.Warn("more rows of the batch rejected, not logged one by one; every rejected row is kept in the ledger",
+				zap.String("job", s.name), zap.Int("not_logged", len(rejects)-maxLoggedRejects), zap.Int("rejected", len(rejects)))
+			return
+		}
+		s.log.Warn("row rejected", zap.String("job", s.name), zap.String("origin", r.Origin), zap.Int("line", r.Line),
+			zap.String("column", r.Column), zap.String("reason", r.Reason))
+	}
+}
+
+// subject names f for messages, as f.Subject does but with card numbers
+// masked: reasons reach the log and the error reports beside archived
+// files, which must never carry a whole card number.
+func subject(f mapping.Fact) string {
+	s := f.Subject()
+	raw := []string{f.Known, f.Other}
+	if f.Action != nil {
+		raw = append(raw, f.Action.Customer)
+	}
+	for _, r := range raw {
+		if m := maskCard(r); m != r {
+			s = strings.ReplaceAll(s, r, m)
+		}
+	}
+	return s
+}
+
+// maskCard keeps the last four characters of a card identifier written
+// as "card:NUMBER"; other text is returned as it is.
+func maskCard(raw string) string {
+	k, v, ok := strings.Cut(raw, ":")
+	if !ok || !strings.EqualFold(strings.TrimSpace(k), ledger.IdentCard) {
+		return raw
+	}
+	r := []rune(strings.TrimSpace(v))
+	if len(r) <= 4 {
+		return raw
+	}
+	return k + ":" + strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
 }
 
 func rejectOf(e *mapping.RowError) ledger.Reject {
