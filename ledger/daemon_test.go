@@ -791,3 +791,32 @@ func dropAll(tables []string) []string {
 	}
 	return out
 }
+
+// TestPanicInUpdateRollsBack: a panic inside Update reaches the caller,
+// and the transaction is rolled back, not left holding the write lock.
+func TestPanicInUpdateRollsBack(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, _ *testClock) {
+		ctx := context.Background()
+		func() {
+			defer func() {
+				if p := recover(); p != "boom" {
+					t.Fatalf("recovered %v, want the panic", p)
+				}
+			}()
+			_ = l.Update(ctx, func(tx *Tx) error {
+				if err := tx.SetCursor("src", "half"); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		}()
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := l.Update(ctx, func(tx *Tx) error { return tx.SetCursor("src", "next") }); err != nil {
+			t.Fatalf("write after a panic: %v", err)
+		}
+		if c, err := l.Cursor(ctx, "src"); err != nil || c != "next" {
+			t.Fatalf("cursor %q, %v", c, err)
+		}
+	})
+}

@@ -277,6 +277,14 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
+	// A panic in fn must not leave the transaction open: on SQLite it
+	// would hold the write lock and every later write would fail.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
 	tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(ctx, inTxKey{}, l), now: l.clock().UTC()}
 	if err := fn(tx); err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
