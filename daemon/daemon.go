@@ -166,21 +166,24 @@ func (d *Daemon) Once(stop, abort context.Context) ([]Report, error) {
 func (d *Daemon) Run(stop, abort context.Context) error {
 	c := cron.New(cron.WithLogger(cronLogger{d.log}), cron.WithChain(cron.Recover(cronLogger{d.log})))
 	kick := make(chan struct{}, 1)
+	// runAndKick runs a job and, when it changed balances, asks for the
+	// after-sync exports.
+	runAndKick := func(j *job) {
+		out, err := d.run.execute(stop, abort, j)
+		if err == nil && out.Changed {
+			select {
+			case kick <- struct{}{}:
+			default: // a kick is already waiting
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	for _, j := range d.jobs() {
 		sched, err := configs.ParseSchedule(j.schedule)
 		if err != nil {
 			return fmt.Errorf("job %s: schedule %q: %w", j.name, j.schedule, err)
 		}
-		id := c.Schedule(sched, cron.FuncJob(func() {
-			out, err := d.run.execute(stop, abort, j)
-			if err == nil && out.Changed {
-				select {
-				case kick <- struct{}{}:
-				default: // a kick is already waiting
-				}
-			}
-		}))
+		id := c.Schedule(sched, cron.FuncJob(func() { runAndKick(j) }))
 		j.nextRun = func() time.Time { return c.Entry(id).Next }
 	}
 	// Exports that follow syncs run when a connector changed balances,
@@ -203,15 +206,7 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 	// Every job runs once at start: an operator restarting the service
 	// expects it to catch up now, not at the next tick.
 	for _, j := range d.jobs() {
-		wg.Go(func() {
-			out, err := d.run.execute(stop, abort, j)
-			if err == nil && out.Changed {
-				select {
-				case kick <- struct{}{}:
-				default:
-				}
-			}
-		})
+		wg.Go(func() { runAndKick(j) })
 	}
 	<-stop.Done()
 	d.log.Info("stopping: letting the batches in flight finish (a second signal aborts them)")

@@ -186,11 +186,8 @@ func (s *demoStory) play(ctx context.Context, a *app, timeout time.Duration) err
 			}
 			paths = append(paths, path)
 		}
+		// A file leaves processing/ only once its batch has committed.
 		if err := waitTaken(ctx, paths, timeout); err != nil {
-			return err
-		}
-		// The file has left the inbox; give the batch a moment to commit.
-		if err := s.settle(ctx, anna, carla); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%d. %s\n", i+1, st.what)
@@ -208,33 +205,6 @@ func (s *demoStory) play(ctx context.Context, a *app, timeout time.Duration) err
 			}
 			fmt.Fprintf(a.stdout, "   %-5s %-16s earned %s, provisional %s, spent %s\n", acct.Program, acct.Customer,
 				figure(p, b.Earned), figure(p, b.Provisional), figure(p, b.Spent))
-		}
-	}
-	return nil
-}
-
-// settle waits until the ledger stops changing: the daemon commits a
-// file's batch after moving it out of the inbox.
-func (s *demoStory) settle(ctx context.Context, accts ...ledger.Account) error {
-	var last string
-	for stable := 0; stable < 3; {
-		var now strings.Builder
-		for _, acct := range accts {
-			b, err := s.e.ledger.Balance(ctx, acct, s.e.ledger.Now())
-			if err != nil && !errors.Is(err, ledger.ErrUnknownCustomer) {
-				return err
-			}
-			fmt.Fprintf(&now, "%+v;", b)
-		}
-		if now.String() == last {
-			stable++
-		} else {
-			stable, last = 0, now.String()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(300 * time.Millisecond):
 		}
 	}
 	return nil
