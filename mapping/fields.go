@@ -12,7 +12,23 @@ type Field struct {
 	Line     bool     // per record (a line of the document) rather than per group
 	Headers  []string // header names accepted in files besides Name (English and Italian, e.g. "negozio" for store)
 	Help     string   // one line for README/config reference
+	Kind     Kind     // how its text is read
 }
+
+// Kind is how a field's text is read, so that a source with typed
+// columns (SQL) can check a column's type before reading it.
+type Kind string
+
+// Kinds of fields.
+const (
+	KindText     Kind = "text"     // any text: codes, keys, statuses
+	KindIdent    Kind = "ident"    // a customer identifier
+	KindMoney    Kind = "money"    // an amount of money, read to cents
+	KindPoints   Kind = "points"   // whole points, or money for amount programs
+	KindQuantity Kind = "quantity" // a quantity, up to 3 decimals
+	KindTime     Kind = "time"     // a date or a date and time
+	KindFlag     Kind = "flag"     // yes or no
+)
 
 // Logical field names, the keys of Record.Values.
 const (
@@ -190,6 +206,7 @@ func Fields(t Type) ([]Field, error) {
 	// so editing them cannot change what every Mapper accepts.
 	for i := range fs {
 		fs[i].Headers = slices.Clone(fs[i].Headers)
+		fs[i].Kind = kindOf(t, fs[i].Name)
 	}
 	return fs, nil
 }
@@ -209,4 +226,34 @@ func typeNames() string {
 		s += string(t)
 	}
 	return s
+}
+
+// kindOf tells how field name of type t is read.
+func kindOf(t Type, name string) Kind {
+	switch name {
+	case fieldGross, fieldDiscount:
+		return KindMoney
+	case fieldQuantity:
+		return KindQuantity
+	case fieldDiscounted:
+		return KindFlag
+	case fieldEarned, fieldSpent:
+		return KindPoints
+	}
+	for _, g := range groupFieldsOf[t] {
+		if g.name != name {
+			continue
+		}
+		switch g.kind {
+		case vIdent:
+			return KindIdent
+		case vTime:
+			return KindTime
+		case vMoney:
+			return KindMoney
+		case vPoints:
+			return KindPoints
+		}
+	}
+	return KindText
 }
