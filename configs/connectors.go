@@ -21,12 +21,18 @@ type Daemon struct {
 	// LockFile keeps a second daemon off the same SQLite ledger; empty is
 	// the ledger file's path with ".lock" added.
 	LockFile string `yaml:"lock_file"`
+	// LeaseTTL is, on a MySQL ledger shared by several daemons, how long
+	// the active daemon's lease lasts without renewal (it renews every
+	// third of it): a standby takes over within about this time after the
+	// active one dies.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
-// Connector is one source of facts: a drop folder or a webservice.
+// Connector is one source of facts: a drop folder, a webservice or a SQL
+// query.
 type Connector struct {
 	Name     string `yaml:"name"`
-	Kind     string `yaml:"kind"`     // ConnectorCSVDrop or ConnectorHTTPPull
+	Kind     string `yaml:"kind"`     // ConnectorCSVDrop, ConnectorHTTPPull or ConnectorSQL
 	Schedule string `yaml:"schedule"` // cron expression or @every 30s
 	Disabled bool   `yaml:"disabled"`
 	// Program is the program of every fact it reads (a "program" column
@@ -50,10 +56,53 @@ type Connector struct {
 	// DateFormats are the Go layouts of dates and times in the source;
 	// empty accepts ISO and Italian forms (README).
 	DateFormats []string `yaml:"date_formats"`
+	// Timezone is the zone of the times the source writes without one
+	// (IANA name, e.g. UTC for WooCommerce's *_gmt columns); empty is the
+	// program's zone.
+	Timezone string `yaml:"timezone"`
 
 	Drop Drop     `yaml:"drop"`
 	CSV  CSVFiles `yaml:"csv"`
 	HTTP HTTP     `yaml:"http"`
+	SQL  SQL      `yaml:"sql"`
+}
+
+// SQL is a database: a query a connector reads (the ERP on SQL Server,
+// the shop on MySQL) or a table an export writes.
+type SQL struct {
+	Driver  string `yaml:"driver"` // SQLServer or SQLMySQL
+	DSN     Secret `yaml:"dsn,omitempty"`
+	DSNFile string `yaml:"dsn_file,omitempty"`
+	// Query is the operator's SELECT, with :limit and one :last_COLUMN
+	// per cursor column as its only parameters; it must order by the
+	// cursor columns.
+	Query string `yaml:"query,omitempty"`
+	// Cursor names the result columns the query orders by, where the
+	// connector stands between runs: a rowversion, or an update time and
+	// an id.
+	Cursor  []CursorColumn `yaml:"cursor,omitempty"`
+	Timeout time.Duration  `yaml:"timeout"`
+	// Table is the shop table an export upserts balances into, with a
+	// unique key on the customer column (and program, when written).
+	Table string `yaml:"table,omitempty"`
+	// Identifier is the kind of the customer identifier written in the
+	// customer column, without its prefix: web writes 1001 for web:1001.
+	Identifier string `yaml:"identifier,omitempty"`
+	// Columns maps a balance figure (customer, program, earned,
+	// provisional, spent, expired, expiring_date, expiring_points,
+	// updated_at) to the table's column; empty writes every figure to the
+	// column of the same name.
+	Columns   map[string]string `yaml:"columns,omitempty"`
+	BatchSize int               `yaml:"batch_size,omitempty"`
+}
+
+// CursorColumn is one column of a SQL connector's cursor.
+type CursorColumn struct {
+	Column string `yaml:"column"`
+	Type   string `yaml:"type"` // CursorInt, CursorTime, CursorText or CursorBinary
+	// Start is the value before the first row; empty is the type's
+	// lowest (0, 1900-01-01 00:00:00, the empty text, 0x00).
+	Start string `yaml:"start,omitempty"`
 }
 
 // Drop is a store drop folder: files arrive in DIR/inbox.
@@ -97,11 +146,11 @@ type HTTP struct {
 	BatchSize      int           `yaml:"batch_size,omitempty"`
 }
 
-// ExportJob writes balances out: files for the tills, or a push to the
-// shop's webservice.
+// ExportJob writes balances out: files for the tills, a push to the
+// shop's webservice, or the shop's balance table.
 type ExportJob struct {
 	Name     string `yaml:"name"`
-	Kind     string `yaml:"kind"` // ExportTillFiles or ExportHTTPPush
+	Kind     string `yaml:"kind"` // ExportTillFiles, ExportHTTPPush or ExportSQLTable
 	Program  string `yaml:"program"`
 	Schedule string `yaml:"schedule"`
 	Disabled bool   `yaml:"disabled"`
@@ -117,15 +166,26 @@ type ExportJob struct {
 	// movements (every new one).
 	What string `yaml:"what"`
 	HTTP HTTP   `yaml:"http"`
+	SQL  SQL    `yaml:"sql"`
 }
 
 // Values of the connector and export settings.
 const (
 	ConnectorCSVDrop  = "csv_drop"
 	ConnectorHTTPPull = "http_pull"
+	ConnectorSQL      = "sql"
 
 	ExportTillFiles = "till_files"
 	ExportHTTPPush  = "http_push"
+	ExportSQLTable  = "sql_table"
+
+	SQLServer = "sqlserver"
+	SQLMySQL  = "mysql"
+
+	CursorInt    = "int"
+	CursorTime   = "time"
+	CursorText   = "text"
+	CursorBinary = "binary"
 
 	BadRowQuarantine = "quarantine"
 	BadRowRejectFile = "reject_file"
@@ -138,7 +198,8 @@ const (
 )
 
 func defaultDaemon() Daemon {
-	return Daemon{BatchSize: 500, Retries: 3, Backoff: 2 * time.Second, MaxBackoff: time.Minute, Housekeeping: "@every 1h"}
+	return Daemon{BatchSize: 500, Retries: 3, Backoff: 2 * time.Second, MaxBackoff: time.Minute, Housekeeping: "@every 1h",
+		LeaseTTL: 15 * time.Second}
 }
 
 func defaultHTTP() HTTP {
@@ -151,6 +212,7 @@ func (c *Connector) setDefaults() {
 	c.CSV = CSVFiles{Delimiter: DelimiterAuto, Decimal: DecimalComma, Encoding: EncodingAuto}
 	c.HTTP = defaultHTTP()
 	c.HTTP.Format = FormatFacts
+	c.SQL = SQL{Timeout: 30 * time.Second}
 }
 
 func (e *ExportJob) setDefaults() {
@@ -161,6 +223,7 @@ func (e *ExportJob) setDefaults() {
 	e.HTTP = defaultHTTP()
 	e.HTTP.Method = "POST"
 	e.HTTP.BatchSize = 500
+	e.SQL = SQL{Driver: SQLMySQL, Timeout: 30 * time.Second, Identifier: "web", BatchSize: 500}
 }
 
 // Dialect is the csvio dialect of the files; for reading, DateFormats

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -46,6 +47,9 @@ func (v *validator) daemon() {
 	}
 	if d.LockFile != "" && v.c.Ledger.Driver != DriverSQLite {
 		v.add("daemon.lock_file", "the lock file is for a SQLite ledger; remove it")
+	}
+	if d.LeaseTTL < time.Second || d.LeaseTTL > time.Hour {
+		v.add("daemon.lease_ttl", "must be between 1s and 1h, e.g. 15s (a standby takes over within about this time)")
 	}
 }
 
@@ -125,7 +129,7 @@ func (v *validator) programIDs() []string {
 }
 
 func (v *validator) connector(base string, c Connector) {
-	if !v.oneOf(base+".kind", c.Kind, ConnectorCSVDrop, ConnectorHTTPPull) {
+	if !v.oneOf(base+".kind", c.Kind, ConnectorCSVDrop, ConnectorHTTPPull, ConnectorSQL) {
 		return
 	}
 	v.schedule(base+".schedule", c.Schedule)
@@ -135,7 +139,7 @@ func (v *validator) connector(base string, c Connector) {
 	for _, t := range mapping.Types() {
 		types = append(types, string(t))
 	}
-	recordsNeeded := c.Kind == ConnectorCSVDrop || c.HTTP.Format == FormatRecords
+	recordsNeeded := c.Kind == ConnectorCSVDrop || c.Kind == ConnectorSQL || c.HTTP.Format == FormatRecords
 	if recordsNeeded || c.Facts != "" {
 		if v.oneOf(base+".facts", c.Facts, types...) {
 			fields, _ = mapping.Fields(mapping.Type(c.Facts))
@@ -158,7 +162,11 @@ func (v *validator) connector(base string, c Connector) {
 				}
 				v.add(key, "unknown field %q for %s (%suse %s)", k, c.Facts, hint, strings.Join(known, ", "))
 			} else if strings.TrimSpace(c.Columns[k]) == "" {
-				v.add(key, "the header is empty; write the column's header as it appears in the file")
+				if c.Kind == ConnectorSQL {
+					v.add(key, "the column is empty; write the name of the query's result column")
+				} else {
+					v.add(key, "the header is empty; write the column's header as it appears in the file")
+				}
 			}
 		}
 	}
@@ -173,6 +181,11 @@ func (v *validator) connector(base string, c Connector) {
 	for i, f := range c.DateFormats {
 		if err := checkLayout(f); err != nil {
 			v.add(joinIndex(base+".date_formats", i), "%v", err)
+		}
+	}
+	if c.Timezone != "" {
+		if err := checkTimeZone(c.Timezone); err != nil {
+			v.add(base+".timezone", "%v", err)
 		}
 	}
 	switch c.Kind {
@@ -193,11 +206,13 @@ func (v *validator) connector(base string, c Connector) {
 		if v.oneOf(base+".http.format", c.HTTP.Format, FormatFacts, FormatRecords) && c.HTTP.Format == FormatFacts && len(c.Columns) > 0 {
 			v.add(base+".columns", "columns are for format records; facts items are read as they are")
 		}
+	case ConnectorSQL:
+		v.sqlSource(base+".sql", c.SQL)
 	}
 }
 
 func (v *validator) export(base string, e ExportJob) {
-	if !v.oneOf(base+".kind", e.Kind, ExportTillFiles, ExportHTTPPush) {
+	if !v.oneOf(base+".kind", e.Kind, ExportTillFiles, ExportHTTPPush, ExportSQLTable) {
 		return
 	}
 	v.schedule(base+".schedule", e.Schedule)
@@ -223,6 +238,8 @@ func (v *validator) export(base string, e ExportJob) {
 	case ExportHTTPPush:
 		v.http(base+".http", e.HTTP, false)
 		v.oneOf(base+".what", e.What, PushBalances, PushMovements)
+	case ExportSQLTable:
+		v.sqlTable(base+".sql", e.SQL)
 	}
 }
 
