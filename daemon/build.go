@@ -12,6 +12,7 @@ import (
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/connectors/csvdrop"
 	"github.com/pointsync/pointsync/connectors/httpjson"
+	"github.com/pointsync/pointsync/connectors/sqlsource"
 	"github.com/pointsync/pointsync/csvio"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/mapping"
@@ -79,6 +80,11 @@ func (b builder) spec(cc configs.Connector, dec csvio.Decimal) (mapping.Spec, er
 	}
 	s := mapping.Spec{Type: mapping.Type(cc.Facts), Program: p.ID, Amount: p.Unit == rules.UnitAmount, Decimal: dec,
 		DateFormats: cc.DateFormats, Location: p.Location, IdentKind: cc.IdentKind}
+	if cc.Timezone != "" {
+		if s.Location, err = time.LoadLocation(cc.Timezone); err != nil {
+			return mapping.Spec{}, fmt.Errorf("timezone: %w", err)
+		}
+	}
 	if len(cc.Statuses) > 0 {
 		s.Statuses = map[string]mapping.Status{}
 		for k, v := range cc.Statuses {
@@ -139,6 +145,21 @@ func (b builder) connector(cc configs.Connector) (*job, connectors.Closer, error
 			return nil, nil, err
 		}
 		src = s
+	case configs.ConnectorSQL:
+		spec, err := b.spec(cc, csvio.DecimalPoint)
+		if err != nil {
+			return nil, nil, err
+		}
+		o := sqlsource.Options{Name: cc.Name, Driver: cc.SQL.Driver, DSN: cc.SQL.DSN.Reveal(), Query: cc.SQL.Query,
+			Columns: cc.Columns, Mapping: spec, Timeout: cc.SQL.Timeout, Logger: log}
+		for _, c := range cc.SQL.Cursor {
+			o.Cursor = append(o.Cursor, sqlsource.CursorColumn{Column: c.Column, Type: c.Type, Start: c.Start})
+		}
+		s, err := sqlsource.New(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = s
 	default:
 		return nil, nil, fmt.Errorf("unknown kind %q", cc.Kind)
 	}
@@ -147,39 +168,54 @@ func (b builder) connector(cc configs.Connector) (*job, connectors.Closer, error
 	if lg, ok := src.(connectors.Lagger); ok {
 		j.lag = lg.Lag
 	}
+	if p, ok := src.(connectors.Prober); ok {
+		j.probe = p.Probe
+	}
 	closer, _ := src.(connectors.Closer)
 	return j, closer, nil
 }
 
-func (b builder) export(ec configs.ExportJob) (*job, error) {
+func (b builder) export(ec configs.ExportJob) (_ *job, closer connectors.Closer, _ error) {
 	p, err := b.program(ec.Program)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	j := &job{name: ec.Name, kind: "export", schedule: ec.Schedule}
 	switch ec.Kind {
 	case configs.ExportTillFiles:
 		d, err := ec.CSV.Dialect()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t := &tillFiles{ledger: b.ledger, program: p, path: ec.Path, stores: ec.Stores, dialect: d}
 		j.run = t.run
+		j.probe = t.probe
 	case configs.ExportHTTPPush:
 		s, err := httpjson.NewSink(httpjson.PushOptions{Name: ec.Name, URL: ec.HTTP.URL, Method: ec.HTTP.Method,
 			Headers: revealAll(ec.HTTP.Headers), BearerToken: ec.HTTP.BearerToken.Reveal(), BatchSize: ec.HTTP.BatchSize,
 			Timeout: ec.HTTP.Timeout, Backoff: ec.HTTP.Backoff, Retries: httpRetries(ec.HTTP.Retries), HMACSecret: ec.HTTP.HMACSecret.Reveal(),
 			Logger: b.log.With(zap.String("job", ec.Name))})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ps := &pusher{name: ec.Name, ledger: b.ledger, program: p.ID, movements: ec.What == configs.PushMovements, sink: s,
 			batch: ec.HTTP.BatchSize, log: b.log}
 		j.run = ps.run
+	case configs.ExportSQLTable:
+		t, err := sqlsource.NewTable(sqlsource.TableOptions{Name: ec.Name, DSN: ec.SQL.DSN.Reveal(), Table: ec.SQL.Table,
+			Identifier: ec.SQL.Identifier, Columns: ec.SQL.Columns, Amount: p.Unit == rules.UnitAmount, BatchSize: ec.SQL.BatchSize,
+			Timeout: ec.SQL.Timeout, Logger: b.log.With(zap.String("job", ec.Name))})
+		if err != nil {
+			return nil, nil, err
+		}
+		ps := &pusher{name: ec.Name, ledger: b.ledger, program: p.ID, sink: t, batch: ec.SQL.BatchSize, log: b.log}
+		j.run = ps.run
+		j.probe = t.Probe
+		closer = t
 	default:
-		return nil, fmt.Errorf("unknown kind %q", ec.Kind)
+		return nil, nil, fmt.Errorf("unknown kind %q", ec.Kind)
 	}
-	return j, nil
+	return j, closer, nil
 }
 
 // housekeeping writes the expiry of points that reached it (balances are

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +27,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Clock is the time; nil means time.Now.
 	Clock func() time.Time
+	// Holder names this process in job status and the lease; empty is
+	// Holder().
+	Holder string
 }
 
 // Daemon runs the configured connectors and exports.
@@ -32,6 +37,7 @@ type Daemon struct {
 	cfg        *configs.Config
 	ledger     *ledger.Ledger
 	log        *zap.Logger
+	opts       Options // what New was given, to build the jobs again after a lost lease
 	run        *runner
 	connectors []*job
 	exports    []*job
@@ -40,14 +46,21 @@ type Daemon struct {
 	closers    []connectors.Closer
 }
 
-// Holder names this process in job status and leases: host:pid.
-func Holder() string {
+// Holder names this process in job status, locks and leases:
+// host:pid/tag. The tag, random per process, tells apart two processes
+// with the same host name and pid (containers with host networking are
+// all pid 1), which would otherwise both believe they hold one lease.
+func Holder() string { return holder }
+
+var holder = func() string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown"
 	}
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
-}
+	var tag [3]byte
+	_, _ = rand.Read(tag[:]) // crypto/rand does not fail on supported systems
+	return fmt.Sprintf("%s:%d/%s", host, os.Getpid(), hex.EncodeToString(tag[:]))
+}()
 
 // New builds the connectors and exports of the configuration. Nothing
 // runs until Run or Once.
@@ -58,10 +71,13 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
+	if o.Holder == "" {
+		o.Holder = Holder()
+	}
 	c := o.Config.Daemon
 	d := &Daemon{
-		cfg: o.Config, ledger: o.Ledger, log: o.Logger,
-		run: &runner{ledger: o.Ledger, log: o.Logger, clock: o.Clock, holder: Holder(),
+		cfg: o.Config, ledger: o.Ledger, log: o.Logger, opts: o,
+		run: &runner{ledger: o.Ledger, log: o.Logger, clock: o.Clock, holder: o.Holder,
 			retries: c.Retries, backoff: c.Backoff, maxWait: c.MaxBackoff},
 	}
 	b := builder{cfg: o.Config, ledger: o.Ledger, engine: o.Engine, log: o.Logger, clock: o.Clock}
@@ -83,10 +99,13 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		if ec.Disabled {
 			continue
 		}
-		j, err := b.export(ec)
+		j, closer, err := b.export(ec)
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("export %s: %w", ec.Name, err)
+		}
+		if closer != nil {
+			d.closers = append(d.closers, closer)
 		}
 		d.exports = append(d.exports, j)
 		if ec.AfterSync {
@@ -94,12 +113,20 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		}
 	}
 	d.house = b.housekeeping()
-	// Status survives restarts: counters and last success go on from
-	// what the previous process stored.
-	stored, err := o.Ledger.Jobs(ctx)
-	if err != nil {
+	if err := d.loadStatus(ctx); err != nil {
 		d.Close()
 		return nil, err
+	}
+	return d, nil
+}
+
+// loadStatus sets each job's status to what the ledger holds. Status
+// survives restarts and failovers: counters and last success go on from
+// what the previous process stored.
+func (d *Daemon) loadStatus(ctx context.Context) error {
+	stored, err := d.ledger.Jobs(ctx)
+	if err != nil {
+		return err
 	}
 	byName := map[string]ledger.Job{}
 	for _, s := range stored {
@@ -108,10 +135,12 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	for _, j := range d.jobs() {
 		if s, ok := byName[j.name]; ok {
 			s.Running = false // a crashed run is not running any more
+			j.statMu.Lock()
 			j.status = s
+			j.statMu.Unlock()
 		}
 	}
-	return d, nil
+	return nil
 }
 
 func (d *Daemon) jobs() []*job {
@@ -142,6 +171,7 @@ type Report struct {
 // Once runs every connector until it has nothing more, then the
 // housekeeping and every export, each once (`pointsync sync --once`). A
 // failing job does not stop the others; the error says how many failed.
+// On a ledger shared through a lease (MySQL), call it inside WithLease.
 func (d *Daemon) Once(stop, abort context.Context) ([]Report, error) {
 	var reports []Report
 	failed := 0
@@ -163,7 +193,18 @@ func (d *Daemon) Once(stop, abort context.Context) ([]Report, error) {
 
 // Run schedules every job and runs until stop is done; then it lets the
 // runs in flight finish their batch (abort cuts them short) and returns.
+// On a ledger shared through a lease (MySQL) the daemon is active, running
+// the jobs, only while it holds the lease, and a standby otherwise (see
+// runLeased).
 func (d *Daemon) Run(stop, abort context.Context) error {
+	if Leased(d.ledger) {
+		return d.runLeased(stop, abort)
+	}
+	return d.runJobs(stop, abort)
+}
+
+// runJobs is Run on a ledger this daemon has to itself.
+func (d *Daemon) runJobs(stop, abort context.Context) error {
 	c := cron.New(cron.WithLogger(cronLogger{d.log}), cron.WithChain(cron.Recover(cronLogger{d.log})))
 	kick := make(chan struct{}, 1)
 	// runAndKick runs a job and, when it changed balances, asks for the

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,16 +98,47 @@ type tillFiles struct {
 	dialect csvio.Dialect
 }
 
-func (t *tillFiles) run(_, abort context.Context) (outcome, error) {
-	paths := []string{t.path}
-	if len(t.stores) > 0 {
-		paths = paths[:0]
-		for _, s := range t.stores {
-			paths = append(paths, strings.ReplaceAll(t.path, "{store}", s))
+// probe checks that every file's folder takes new files (the nearest
+// existing folder, for one run creates), leaving nothing behind.
+func (t *tillFiles) probe(context.Context) error {
+	var errs []error
+	for _, path := range t.paths() {
+		dir := filepath.Dir(path)
+		for {
+			if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+				break
+			}
+			dir = filepath.Dir(dir)
+		}
+		f, err := os.CreateTemp(dir, ".pointsync-probe-*")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cannot write in %s: %w", dir, err))
+			continue
+		}
+		name := f.Name()
+		f.Close()
+		if err := os.Remove(name); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// paths are the files the export writes.
+func (t *tillFiles) paths() []string {
+	if len(t.stores) == 0 {
+		return []string{t.path}
+	}
+	out := make([]string, 0, len(t.stores))
+	for _, s := range t.stores {
+		out = append(out, strings.ReplaceAll(t.path, "{store}", s))
+	}
+	return out
+}
+
+func (t *tillFiles) run(_, abort context.Context) (outcome, error) {
 	var out outcome
-	for _, p := range paths {
+	for _, p := range t.paths() {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return out, err
 		}
@@ -130,9 +162,14 @@ type pusher struct {
 	ledger    *ledger.Ledger
 	program   string
 	movements bool
-	sink      *httpjson.Sink
+	sink      connectors.Sink // movements: a movementSink
 	batch     int
 	log       *zap.Logger
+}
+
+// movementSink is a sink that takes movements as well as balances.
+type movementSink interface {
+	WriteMovements(ctx context.Context, items []httpjson.Movement) error
 }
 
 func (p *pusher) cursorName() string { return "export:" + p.name }
@@ -182,7 +219,11 @@ func (p *pusher) push(ctx context.Context, after int64) (int, int64, error) {
 				At: m.BusinessAt, RecordedAt: m.RecordedAt})
 		}
 		if len(items) > 0 {
-			if err := p.sink.WriteMovements(ctx, items); err != nil {
+			ms, ok := p.sink.(movementSink)
+			if !ok {
+				return 0, after, fmt.Errorf("export %s cannot push movements", p.name)
+			}
+			if err := ms.WriteMovements(ctx, items); err != nil {
 				return 0, after, err
 			}
 		}

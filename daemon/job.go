@@ -29,6 +29,7 @@ type job struct {
 	schedule string
 	run      func(stop, abort context.Context) (outcome, error)
 	lag      func(ctx context.Context, now time.Time) (time.Duration, error) // nil: time since the last success
+	probe    func(ctx context.Context) error                                 // check-config --connect; nil: nothing to check
 
 	mu      sync.Mutex // held while the job runs: a run never overlaps another
 	statMu  sync.Mutex

@@ -699,15 +699,15 @@ func buildAtVersion(t *testing.T, db *sql.DB, backend string, version int) {
 // 3, with the first table of 0004 made by a run of it cut short (MySQL
 // commits each CREATE), and uses the daemon's tables and feeds on it.
 func TestMigration4(t *testing.T) {
-	if SchemaVersion(BackendSQLite) != 4 || SchemaVersion(BackendMySQL) != 4 {
+	if SchemaVersion(BackendSQLite) < 4 || SchemaVersion(BackendMySQL) < 4 {
 		t.Fatalf("schema versions %d, %d: this test is about 0004", SchemaVersion(BackendSQLite), SchemaVersion(BackendMySQL))
 	}
 	check := func(t *testing.T, l *Ledger) {
 		t.Helper()
 		h := newH(t, l)
 		var v int
-		if err := l.r.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil || v != 4 {
-			t.Fatalf("schema version %d, %v; want 4", v, err)
+		if err := l.r.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil || v != SchemaVersion(l.backend) {
+			t.Fatalf("schema version %d, %v; want %d", v, err, SchemaVersion(l.backend))
 		}
 		wantBalance(t, h.balance("shop", "web:old", time.Time{}), 25, 0, 0, 0)
 		ms, err := l.MovementsAfter(h.ctx, 0, 10)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -59,8 +60,9 @@ type Ledger struct {
 	programs map[string]Program
 	clock    func() time.Time
 	log      *zap.Logger
-	stmts    sync.Map   // query -> *sql.Stmt on w
-	wmu      sync.Mutex // SQLite: one write transaction at a time
+	stmts    sync.Map              // query -> *sql.Stmt on w
+	wmu      sync.Mutex            // SQLite: one write transaction at a time
+	fence    atomic.Pointer[Lease] // set: every write transaction checks the lease first (SetFence)
 }
 
 // Open connects to the ledger database, applies pending migrations and
@@ -286,6 +288,12 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 		}
 	}()
 	tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(ctx, inTxKey{}, l), now: l.clock().UTC()}
+	if lease := l.fence.Load(); lease != nil {
+		if err := lease.checkFence(tx); err != nil {
+			_ = sqlTx.Rollback()
+			return err
+		}
+	}
 	if err := fn(tx); err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			l.log.Warn("rollback failed", zap.Error(rerr))
@@ -322,6 +330,9 @@ func (l *Ledger) Preview(ctx context.Context, acct Account, fn func(*Tx) error) 
 }
 
 func (l *Ledger) retryable(err error) bool {
+	if errors.Is(err, ErrLeaseLost) {
+		return false // another daemon is active: trying again cannot help
+	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {

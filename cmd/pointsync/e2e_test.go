@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -15,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pointsync/pointsync/ledger"
 )
 
 // The end-to-end tests run the real binary, built once per test process,
@@ -417,15 +416,16 @@ func TestDaemonSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// movementSet lists a site's movements without their ids and times.
+// movementSet lists a site's movements without their ids and times; the
+// ledger is the one the site's configuration names.
 func movementSet(t *testing.T, s *site) []string {
 	t.Helper()
-	l, err := ledger.Open(context.Background(), ledger.Options{Backend: "sqlite", Path: filepath.Join(s.dir, "ledger.db"),
-		Programs: []ledger.Program{{ID: "shop", Location: time.UTC}, {ID: "card", Location: time.UTC}}})
+	e, err := (&common{config: s.config}).open(context.Background(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer e.Close()
+	l := e.ledger
 	var out []string
 	var after int64
 	for {
@@ -513,18 +513,21 @@ func TestFailingConnectorDoesNotStopOthers(t *testing.T) {
 	}
 	s.wantBalance("card", "card:0420001234", 500, 0, 0)
 	code, out, _ := s.run("status", "--json")
-	var jobs []struct {
-		Job      string  `json:"job"`
-		Failures int64   `json:"consecutive_failures"`
-		Runs     int64   `json:"runs"`
-		Error    string  `json:"last_error"`
-		Success  *string `json:"last_success"`
+	var status struct {
+		Lease *struct{} `json:"lease"`
+		Jobs  []struct {
+			Job      string  `json:"job"`
+			Failures int64   `json:"consecutive_failures"`
+			Runs     int64   `json:"runs"`
+			Error    string  `json:"last_error"`
+			Success  *string `json:"last_success"`
+		} `json:"jobs"`
 	}
-	if err := json.Unmarshal([]byte(out), &jobs); code != 0 || err != nil {
+	if err := json.Unmarshal([]byte(out), &status); code != 0 || err != nil || status.Lease != nil {
 		t.Fatalf("status: exit %d, %v\n%s", code, err, out)
 	}
 	seen := map[string]bool{}
-	for _, j := range jobs {
+	for _, j := range status.Jobs {
 		seen[j.Job] = true
 		switch j.Job {
 		case "shop-api":

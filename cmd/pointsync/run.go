@@ -14,7 +14,11 @@ import (
 
 // runRun is the daemon: every connector and export on its schedule until
 // SIGTERM or SIGINT. The first signal lets the batches in flight finish;
-// a second one aborts them.
+// a second one aborts them. On a SQLite ledger a second daemon is refused
+// (lock file); on a MySQL ledger several may run, one active and the
+// others standing by until its lease in the database is free (see
+// daemon.Run), and the first signal releases the lease once the batches
+// in flight have committed.
 func runRun(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var c common

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pointsync/pointsync/daemon"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/mapping"
 	"github.com/pointsync/pointsync/reconcile"
@@ -23,7 +24,9 @@ const syncBatch = 500
 // runSync runs every configured connector once until it has nothing
 // more, then the housekeeping and every export, and exits (SPEC 5: exit 1
 // when a job failed; the others still ran). Facts files (JSON Lines, see
-// README "Facts files") named on the command line are applied first.
+// README "Facts files") named on the command line are applied first. On
+// a MySQL ledger shared by several daemons it holds the ledger's lease
+// for the whole run, and refuses (exit 1) while a live daemon holds it.
 func runSync(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var c common
@@ -44,23 +47,28 @@ func runSync(ctx context.Context, a *app, args []string) error {
 	abort, cancel := abortOnSecondSignal(ctx, e.log)
 	defer cancel()
 	failed := 0
-	if len(files) > 0 {
-		eng, err := e.engine()
-		if err != nil {
-			return err
-		}
-		for _, name := range files {
-			applied, rejected, err := syncFile(abort, e, eng, name, a.stderr)
+	var reports []daemon.Report
+	err = d.WithLease(ctx, abort, func(stop, abort context.Context) error {
+		if len(files) > 0 {
+			eng, err := e.engine()
 			if err != nil {
-				failed++
-				e.log.Error("facts file failed", zap.String("file", name), zap.Error(err))
-				fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", name, err)
-				continue
+				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
+			for _, name := range files {
+				applied, rejected, err := syncFile(abort, e, eng, name, a.stderr)
+				if err != nil {
+					failed++
+					e.log.Error("facts file failed", zap.String("file", name), zap.Error(err))
+					fmt.Fprintf(a.stderr, "pointsync: %s: %v\n", name, err)
+					continue
+				}
+				fmt.Fprintf(a.stdout, "%s: %d fact(s) applied, %d rejected\n", name, applied, rejected)
+			}
 		}
-	}
-	reports, err := d.Once(ctx, abort)
+		var err error
+		reports, err = d.Once(stop, abort)
+		return err
+	})
 	for _, r := range reports {
 		switch {
 		case r.Err != nil:
