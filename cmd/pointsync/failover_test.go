@@ -234,7 +234,7 @@ func failoverDatabase(t *testing.T) string {
 	if _, err := crand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	name := "pointsync_failover_" + hex.EncodeToString(b[:])
+	name := "pointsync_test_failover_" + hex.EncodeToString(b[:])
 	cfg.DBName = ""
 	admin := cfg.FormatDSN()
 	run := func(q string) error {

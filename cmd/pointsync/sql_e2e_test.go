@@ -227,6 +227,18 @@ func TestSQLSiteE6E7E8(t *testing.T) {
 	s.sync()
 	s.wantBalance("card", "card:0420001234", 500, 0, 0)
 
+	// Two orders saved in the same second, the one with the lower id after
+	// the other was read: the margin the shop query reads again finds it.
+	// W2 cancelled: its provisional 30 goes, its parked spend with it.
+	second := at("2026-03-12 09:00")
+	s.must(wcdb.SetStatus(ctx, s.shop, 5009, "wc-completed", second))
+	s.sync()
+	s.must(wcdb.SetStatus(ctx, s.shop, 5002, "wc-cancelled", second))
+	s.sync()
+	s.wantBalance("shop", "web:11", reg+100, 0, 0)
+	s.wantShop("11", reg+100, 0, 0)
+	s.wantBalance("shop", "web:12", reg+80, 0, 0)
+
 	// Nothing was rejected on the way, and a last run changes nothing.
 	code, out, errs = s.run("status", "--json")
 	if code != 0 {

@@ -266,7 +266,7 @@ func Open(t testing.TB) (string, *sql.DB) {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	name := "pointsync_shop_" + hex.EncodeToString(b[:])
+	name := "pointsync_test_shop_" + hex.EncodeToString(b[:])
 	cfg.DBName = ""
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
