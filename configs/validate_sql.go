@@ -152,7 +152,7 @@ func checkCursorStart(typ, start string) error {
 }
 
 // CursorTimeLayouts are the forms a time cursor's start may be written in.
-var CursorTimeLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
+var CursorTimeLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", time.RFC3339Nano, "2006-01-02"}
 
 func (v *validator) sqlTable(base string, s SQL) {
 	v.sqlDB(base, s, SQLMySQL)
@@ -171,8 +171,14 @@ func (v *validator) sqlTable(base string, s SQL) {
 		}
 	}
 	v.oneOf(base+".identifier", s.Identifier, "web", "erp", "card", "email")
+	used := map[string]string{}
 	for _, k := range sortedKeys(s.Columns) {
 		key := base + ".columns." + k
+		col := strings.ToLower(s.Columns[k])
+		if other, dup := used[col]; dup {
+			v.add(key, "column %s is already written by figure %s; give each figure its own column", s.Columns[k], other)
+		}
+		used[col] = k
 		if !slices.Contains(TableFigures, k) {
 			v.add(key, "unknown figure %q (figures: %s)", k, strings.Join(TableFigures, ", "))
 		} else if !sqlIdentRE.MatchString(s.Columns[k]) {
@@ -182,7 +188,9 @@ func (v *validator) sqlTable(base string, s SQL) {
 	if len(s.Columns) > 0 && s.Columns["customer"] == "" {
 		v.add(base+".columns", "the customer column is needed (customer: COLUMN): it is the table's key")
 	}
-	if s.BatchSize < 1 || s.BatchSize > 10000 {
-		v.add(base+".batch_size", "must be between 1 and 10000, e.g. 500")
+	// MySQL takes at most 65,535 parameters per statement; with every
+	// figure written (8 parameters a row) that is 8,191 rows.
+	if s.BatchSize < 1 || s.BatchSize > 5000 {
+		v.add(base+".batch_size", "must be between 1 and 5000, e.g. 500")
 	}
 }
