@@ -1,6 +1,10 @@
 package sqlsource
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -75,4 +79,53 @@ func summary(items []mapping.Item) []string {
 		}
 	}
 	return out
+}
+
+// dbEnv is a test's database as one driver reaches it, and a handle on it
+// for setting up tables.
+type dbEnv struct {
+	t      *testing.T
+	driver string
+	dsn    string
+	db     *sql.DB
+}
+
+func openEnv(t *testing.T, driver, dsn string) *dbEnv {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &dbEnv{t: t, driver: driver, dsn: dsn, db: db}
+}
+
+func (e *dbEnv) exec(query string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Exec(query, args...); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// table creates a table of its own for the test from ddl, whose %s is
+// the table's unique name, and drops it at the end.
+func (e *dbEnv) table(ddl string) string {
+	e.t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "t_" + hex.EncodeToString(b)
+	e.exec(fmt.Sprintf(ddl, name))
+	e.t.Cleanup(func() { e.db.Exec("DROP TABLE IF EXISTS " + name) })
+	return name
+}
+
+// open makes a Source of the connector name on the test's database.
+func (e *dbEnv) open(name string, spec mapping.Spec, query string, cursor ...CursorColumn) *Source {
+	e.t.Helper()
+	s, err := New(Options{Name: name, Driver: e.driver, DSN: e.dsn, Query: query, Cursor: cursor, Mapping: spec})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -2,9 +2,6 @@ package sqlsource
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"reflect"
 	"strings"
@@ -18,42 +15,12 @@ import (
 	"github.com/pointsync/pointsync/mapping"
 )
 
-// mysqlEnv is a test's MySQL database (testdb's, emptied) and a handle on
-// it for setting up tables.
-type mysqlEnv struct {
-	t   *testing.T
-	dsn string
-	db  *sql.DB
-}
+// mysqlEnv is a test's MySQL database (testdb's, emptied).
+type mysqlEnv struct{ *dbEnv }
 
 func newMySQL(t *testing.T) *mysqlEnv {
 	t.Helper()
-	dsn := testdb.MySQL(t)
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &mysqlEnv{t: t, dsn: dsn, db: db}
-}
-
-func (e *mysqlEnv) exec(query string, args ...any) {
-	e.t.Helper()
-	if _, err := e.db.Exec(query, args...); err != nil {
-		e.t.Fatalf("%s: %v", query, err)
-	}
-}
-
-// table creates a table of its own for the test from ddl, whose %s is
-// the table's unique name, and drops it at the end.
-func (e *mysqlEnv) table(ddl string) string {
-	e.t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "t_" + hex.EncodeToString(b)
-	e.exec(fmt.Sprintf(ddl, name))
-	e.t.Cleanup(func() { e.db.Exec("DROP TABLE IF EXISTS " + name) })
-	return name
+	return &mysqlEnv{openEnv(t, DriverMySQL, testdb.MySQL(t))}
 }
 
 // ordersDDL is a shop's order lines, one row per line.
@@ -110,15 +77,7 @@ func (e *mysqlEnv) insert(table string, lines ...line) {
 
 func (e *mysqlEnv) source(query string, cursor ...CursorColumn) *Source {
 	e.t.Helper()
-	s, err := New(Options{
-		Name: "shop-orders", Driver: DriverMySQL, DSN: e.dsn, Query: query, Cursor: cursor,
-		Mapping: mapping.Spec{Type: mapping.TypeWebOrder, Program: "shop", IdentKind: "web", Location: time.UTC},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { s.Close() })
-	return s
+	return e.open("shop-orders", mapping.Spec{Type: mapping.TypeWebOrder, Program: "shop", IdentKind: "web", Location: time.UTC}, query, cursor...)
 }
 
 // drain fetches from the start until the source has no more, as the

@@ -2,7 +2,6 @@ package sqlsource
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -19,29 +18,12 @@ import (
 // loopback server of internal/tdstest, or a real SQL Server when
 // POINTSYNC_TEST_SQLSERVER_DSN is set.
 
-// mssqlEnv is a test's SQL Server database and a handle on it.
-type mssqlEnv struct {
-	t   *testing.T
-	dsn string
-	db  *sql.DB
-}
+// mssqlEnv is a test's SQL Server database.
+type mssqlEnv struct{ *dbEnv }
 
 func newSQLServer(t *testing.T) *mssqlEnv {
 	t.Helper()
-	dsn := tdstest.Open(t)
-	db, err := sql.Open("sqlserver", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &mssqlEnv{t: t, dsn: dsn, db: db}
-}
-
-func (e *mssqlEnv) exec(query string, args ...any) {
-	e.t.Helper()
-	if _, err := e.db.Exec(query, args...); err != nil {
-		e.t.Fatalf("%s: %v", query, err)
-	}
+	return &mssqlEnv{openEnv(t, DriverSQLServer, tdstest.Open(t))}
 }
 
 // documentsDDL is an ERP's document lines, one row per line, each with
@@ -83,17 +65,6 @@ type docLine struct {
 	promo   any
 }
 
-var docTables int
-
-func (e *mssqlEnv) table(ddl string) string {
-	e.t.Helper()
-	docTables++
-	name := fmt.Sprintf("docs_%d_%d", time.Now().UnixNano()%1_000_000, docTables)
-	e.exec(fmt.Sprintf(ddl, name))
-	e.t.Cleanup(func() { e.db.Exec("DROP TABLE " + name) })
-	return name
-}
-
 func (e *mssqlEnv) insert(table string, lines ...docLine) {
 	e.t.Helper()
 	for _, l := range lines {
@@ -121,15 +92,7 @@ func (e *mssqlEnv) insert(table string, lines ...docLine) {
 
 func (e *mssqlEnv) source(query string, cursor ...CursorColumn) *Source {
 	e.t.Helper()
-	s, err := New(Options{
-		Name: "erp-documents", Driver: DriverSQLServer, DSN: e.dsn, Query: query, Cursor: cursor,
-		Mapping: mapping.Spec{Type: mapping.TypeERPDocument, Program: "shop", Location: time.UTC},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { s.Close() })
-	return s
+	return e.open("erp-documents", mapping.Spec{Type: mapping.TypeERPDocument, Program: "shop", Location: time.UTC}, query, cursor...)
 }
 
 // docIDs lists the documents of items with their line counts: "A:3".
