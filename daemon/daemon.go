@@ -62,6 +62,43 @@ var holder = func() string {
 	return fmt.Sprintf("%s:%d/%s", host, os.Getpid(), hex.EncodeToString(tag[:]))
 }()
 
+// build makes the jobs of the enabled connectors and exports; on error
+// it closes what it opened.
+func (d *Daemon) build(b builder) error {
+	for _, cc := range b.cfg.Connectors {
+		if cc.Disabled {
+			continue
+		}
+		j, closer, err := b.connector(cc)
+		if err != nil {
+			d.Close()
+			return fmt.Errorf("connector %s: %w", cc.Name, err)
+		}
+		if closer != nil {
+			d.closers = append(d.closers, closer)
+		}
+		d.connectors = append(d.connectors, j)
+	}
+	for _, ec := range b.cfg.Exports {
+		if ec.Disabled {
+			continue
+		}
+		j, closer, err := b.export(ec)
+		if err != nil {
+			d.Close()
+			return fmt.Errorf("export %s: %w", ec.Name, err)
+		}
+		if closer != nil {
+			d.closers = append(d.closers, closer)
+		}
+		d.exports = append(d.exports, j)
+		if ec.AfterSync {
+			d.afterSync = append(d.afterSync, j)
+		}
+	}
+	return nil
+}
+
 // New builds the connectors and exports of the configuration. Nothing
 // runs until Run or Once.
 func New(ctx context.Context, o Options) (*Daemon, error) {
@@ -81,36 +118,8 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 			retries: c.Retries, backoff: c.Backoff, maxWait: c.MaxBackoff},
 	}
 	b := builder{cfg: o.Config, ledger: o.Ledger, engine: o.Engine, log: o.Logger, clock: o.Clock}
-	for _, cc := range o.Config.Connectors {
-		if cc.Disabled {
-			continue
-		}
-		j, closer, err := b.connector(cc)
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-		}
-		if closer != nil {
-			d.closers = append(d.closers, closer)
-		}
-		d.connectors = append(d.connectors, j)
-	}
-	for _, ec := range o.Config.Exports {
-		if ec.Disabled {
-			continue
-		}
-		j, closer, err := b.export(ec)
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("export %s: %w", ec.Name, err)
-		}
-		if closer != nil {
-			d.closers = append(d.closers, closer)
-		}
-		d.exports = append(d.exports, j)
-		if ec.AfterSync {
-			d.afterSync = append(d.afterSync, j)
-		}
+	if err := d.build(b); err != nil {
+		return nil, err
 	}
 	d.house = b.housekeeping()
 	if err := d.loadStatus(ctx); err != nil {

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -49,33 +48,9 @@ func ProbeConfig(ctx context.Context, cfg *configs.Config, log *zap.Logger, time
 		log = zap.NewNop()
 	}
 	d := &Daemon{cfg: cfg, log: log}
+	if err := d.build(builder{cfg: cfg, log: log, clock: time.Now}); err != nil {
+		return nil, err
+	}
 	defer d.Close()
-	b := builder{cfg: cfg, log: log, clock: time.Now}
-	for _, cc := range cfg.Connectors {
-		if cc.Disabled {
-			continue
-		}
-		j, closer, err := b.connector(cc)
-		if err != nil {
-			return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-		}
-		if closer != nil {
-			d.closers = append(d.closers, closer)
-		}
-		d.connectors = append(d.connectors, j)
-	}
-	for _, ec := range cfg.Exports {
-		if ec.Disabled {
-			continue
-		}
-		j, closer, err := b.export(ec)
-		if err != nil {
-			return nil, fmt.Errorf("export %s: %w", ec.Name, err)
-		}
-		if closer != nil {
-			d.closers = append(d.closers, closer)
-		}
-		d.exports = append(d.exports, j)
-	}
 	return d.Probe(ctx, timeout), nil
 }
