@@ -30,6 +30,9 @@ type Config struct {
 	Connectors []Connector `yaml:"connectors"`
 	Exports    []ExportJob `yaml:"exports"`
 
+	Server        Server        `yaml:"server"`
+	Notifications Notifications `yaml:"notifications"`
+
 	file  string         // as given to Load or Parse
 	dir   string         // folder relative paths are resolved against
 	lines map[string]int // key path -> line, for messages about values
@@ -162,8 +165,10 @@ func Default() *Config {
 			Encoding:   EncodingUTF8,
 			DateFormat: rules.DateLayout,
 		},
-		Daemon: defaultDaemon(),
-		lines:  map[string]int{},
+		Daemon:        defaultDaemon(),
+		Server:        defaultServer(),
+		Notifications: defaultNotifications(),
+		lines:         map[string]int{},
 	}
 }
 

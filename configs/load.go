@@ -283,6 +283,8 @@ func (c *Config) resolvePaths() {
 	for i := range c.Exports {
 		c.Exports[i].Path = c.resolve(c.Exports[i].Path)
 	}
+	c.Server.TLS.CertFile = c.resolve(c.Server.TLS.CertFile)
+	c.Server.TLS.KeyFile = c.resolve(c.Server.TLS.KeyFile)
 }
 
 // resolve returns p relative to the configuration's folder. SQLite's

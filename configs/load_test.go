@@ -44,7 +44,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Strict decoding.
 		{"unknown section", "programs:\n  - id: a\nwebhooks: {}\n", nil,
-			"c.yaml:3: webhooks: unknown key (known keys here: connectors, daemon, export, exports, import, ledger, log, programs)"},
+			"c.yaml:3: webhooks: unknown key (known keys here: connectors, daemon, export, exports, import, ledger, log, notifications, programs, server)"},
 		{"near miss", "programs:\n  - id: a\n    time_zon: UTC\n", nil,
 			"c.yaml:3: programs[0].time_zon: unknown key (did you mean time_zone?)"},
 		{"camel case", "programs:\n  - id: a\n    timeZone: UTC\n", nil,

@@ -37,6 +37,8 @@ func (c *Config) validate() Errors {
 	v.exportFiles()
 	v.daemon()
 	v.jobs()
+	v.server()
+	v.notifications()
 	return v.errs
 }
 

@@ -367,3 +367,14 @@ func expiryTime(us int64) *time.Time {
 	t := fromMicros(us)
 	return &t
 }
+
+// Ping checks that the ledger's database answers, for writes and reads.
+func (l *Ledger) Ping(ctx context.Context) error {
+	if err := l.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if err := l.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return nil
+}
