@@ -22,6 +22,19 @@ var jobNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // and periodic gifts on daemon.housekeeping's schedule.
 const HousekeepingJob = "housekeeping"
 
+// The daemon's other own jobs: reservations that ran out are released
+// (when the web server runs), and points about to expire are announced
+// (when that notification is on).
+const (
+	ReservationsJob = "reservations"
+	ExpiringJob     = "expiring-points"
+)
+
+// ownJob reports whether n names one of the daemon's own jobs.
+func ownJob(n string) bool {
+	return n == HousekeepingJob || n == ReservationsJob || n == ExpiringJob
+}
+
 // ParseSchedule reads a job's schedule: five cron fields (minute hour
 // day month weekday) or a descriptor such as @every 30s or @hourly.
 func ParseSchedule(s string) (cron.Schedule, error) {
@@ -63,8 +76,8 @@ func (v *validator) jobs() {
 			v.add(base+".name", "a name is needed, e.g. name: stores")
 		case !jobNameRE.MatchString(n):
 			v.add(base+".name", "name %q is not valid: use 1 to 64 lowercase letters, digits, _ and -", n)
-		case n == HousekeepingJob:
-			v.add(base+".name", "%q is the daemon's own job (expiry sweep and gifts); choose another name", n)
+		case ownJob(n):
+			v.add(base+".name", "%q is one of the daemon's own jobs (housekeeping, reservations, expiring-points); choose another name", n)
 		case names[n] != "":
 			v.add(base+".name", "duplicate name %q (first at %s); connector and export names must be unique", n, names[n])
 		default:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -30,6 +31,24 @@ type Options struct {
 	// Holder names this process in job status and the lease; empty is
 	// Holder().
 	Holder string
+	// OnJob, when set, is told of every job run: how long it took, the
+	// rows it rejected and its error (metrics).
+	OnJob func(name string, took time.Duration, rejected int64, err error)
+	// Jobs are more scheduled jobs (the reservations' expiry, the scan
+	// for expiring points), run like the housekeeping: only while this
+	// daemon is active, with status, retries and metrics.
+	Jobs []Job
+	// Workers run while this daemon is active (the webhook delivery),
+	// each until its context is done.
+	Workers []func(ctx context.Context)
+}
+
+// Job is a scheduled job given to the daemon from outside.
+type Job struct {
+	Name     string
+	Schedule string // cron expression or @every 1m
+	// Run does one run and returns how many rows it handled.
+	Run func(ctx context.Context) (rows int64, err error)
 }
 
 // Daemon runs the configured connectors and exports.
@@ -43,7 +62,12 @@ type Daemon struct {
 	exports    []*job
 	afterSync  []*job // exports that also run when a sync changed balances
 	house      *job
+	extra      []*job // Options.Jobs
 	closers    []connectors.Closer
+	// holding is set while this daemon runs the jobs: always on a ledger
+	// of its own (its lock file is taken before New), and on a shared
+	// ledger while it holds the lease.
+	holding atomic.Bool
 }
 
 // Holder names this process in job status, locks and leases:
@@ -115,13 +139,21 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: o.Config, ledger: o.Ledger, log: o.Logger, opts: o,
 		run: &runner{ledger: o.Ledger, log: o.Logger, clock: o.Clock, holder: o.Holder,
-			retries: c.Retries, backoff: c.Backoff, maxWait: c.MaxBackoff},
+			retries: c.Retries, backoff: c.Backoff, maxWait: c.MaxBackoff, onJob: o.OnJob},
 	}
 	b := builder{cfg: o.Config, ledger: o.Ledger, engine: o.Engine, log: o.Logger, clock: o.Clock}
 	if err := d.build(b); err != nil {
 		return nil, err
 	}
 	d.house = b.housekeeping()
+	for _, x := range o.Jobs {
+		run := x.Run
+		d.extra = append(d.extra, &job{name: x.Name, kind: "housekeeping", schedule: x.Schedule,
+			run: func(stop, abort context.Context) (outcome, error) {
+				n, err := run(abort)
+				return outcome{Rows: n}, err
+			}})
+	}
 	if err := d.loadStatus(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -155,6 +187,7 @@ func (d *Daemon) loadStatus(ctx context.Context) error {
 func (d *Daemon) jobs() []*job {
 	out := append([]*job(nil), d.connectors...)
 	out = append(out, d.house)
+	out = append(out, d.extra...)
 	return append(out, d.exports...)
 }
 
@@ -209,8 +242,15 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 	if Leased(d.ledger) {
 		return d.runLeased(stop, abort)
 	}
+	d.holding.Store(true)
+	defer d.holding.Store(false)
 	return d.runJobs(stop, abort)
 }
+
+// Active reports whether this daemon runs the jobs now: on a ledger
+// shared through a lease, whether it holds the lease (a standby is not
+// active); on a ledger of its own, whether Run is running.
+func (d *Daemon) Active() bool { return d.holding.Load() }
 
 // runJobs is Run on a ledger this daemon has to itself.
 func (d *Daemon) runJobs(stop, abort context.Context) error {
@@ -253,6 +293,9 @@ func (d *Daemon) runJobs(stop, abort context.Context) error {
 	d.log.Info("pointsync running", zap.Int("connectors", len(d.connectors)), zap.Int("exports", len(d.exports)),
 		zap.String("ledger", d.ledger.Backend()))
 	c.Start()
+	for _, w := range d.opts.Workers {
+		wg.Go(func() { w(stop) })
+	}
 	// Every job runs once at start: an operator restarting the service
 	// expects it to catch up now, not at the next tick.
 	for _, j := range d.jobs() {

@@ -46,6 +46,7 @@ type runner struct {
 	retries int
 	backoff time.Duration
 	maxWait time.Duration
+	onJob   func(name string, took time.Duration, rejected int64, err error)
 }
 
 // errSkipped reports a run not started because the previous one is still
@@ -135,6 +136,9 @@ retry:
 			s.Lag = end.Sub(s.LastSuccess)
 		}
 	})
+	if r.onJob != nil {
+		r.onJob(j.name, end.Sub(start), out.Rejected, err)
+	}
 	fields := []zap.Field{zap.String("job", j.name), zap.Int64("rows", out.Rows), zap.Int64("rejected", out.Rejected), zap.Duration("took", end.Sub(start))}
 	switch {
 	case err != nil:

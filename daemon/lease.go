@@ -68,7 +68,9 @@ func (d *Daemon) runLeased(stop, abort context.Context) error {
 			}
 			return fmt.Errorf("after taking the ledger's lease: %w", err)
 		}
+		d.holding.Store(true)
 		runErr, lost := hold(stop, abort, lease, d.log, d.runJobs)
+		d.holding.Store(false)
 		if lost == nil {
 			d.release(stop, lease)
 			return runErr
@@ -130,7 +132,7 @@ func (d *Daemon) rebuild(ctx context.Context) error {
 	if err := d.Close(); err != nil {
 		d.log.Warn("closing the connectors of the previous activation", zap.Error(err))
 	}
-	d.connectors, d.exports, d.afterSync, d.house, d.closers = fresh.connectors, fresh.exports, fresh.afterSync, fresh.house, fresh.closers
+	d.connectors, d.exports, d.afterSync, d.house, d.extra, d.closers = fresh.connectors, fresh.exports, fresh.afterSync, fresh.house, fresh.extra, fresh.closers
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/pointsync/pointsync/daemon"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/reconcile"
+	"github.com/pointsync/pointsync/server"
 	"github.com/pointsync/pointsync/rules"
 )
 
@@ -89,6 +90,7 @@ type env struct {
 	cfg    *configs.Config
 	ledger *ledger.Ledger
 	log    *zap.Logger
+	web    *server.Server // `run` with server.listen set
 }
 
 func (e *env) Close() {

@@ -44,6 +44,7 @@ var commands = []command{
 	{"status", "show each job's last run, success, error, rows, lag and next run", runStatus},
 	{"sync", "run every connector and export once, and exit (--once)", runSync},
 	{"demo", "fill a demo ledger and show it working", runDemo},
+	{"token", "make a bearer token for the web server and print its sha256", runToken},
 	{"version", "print the version", runVersion},
 }
 
@@ -54,6 +55,15 @@ var version = "dev"
 type app struct {
 	stdout io.Writer
 	stderr io.Writer
+	in     io.Reader // standard input; nil is os.Stdin
+}
+
+// stdin is the command's standard input.
+func (a *app) stdin() io.Reader {
+	if a.in == nil {
+		return os.Stdin
+	}
+	return a.in
 }
 
 func main() {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -10,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/daemon"
+	"github.com/pointsync/pointsync/server"
 )
 
 // runRun is the daemon: every connector and export on its schedule until
@@ -33,7 +38,24 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	defer release()
 	abort, cancel := abortOnSecondSignal(ctx, e.log)
 	defer cancel()
-	return d.Run(ctx, abort)
+	if e.web == nil {
+		return d.Run(ctx, abort)
+	}
+	// The web server answers while the daemon runs, standby included
+	// (reads, and /readyz saying it is not active); at the first signal
+	// it finishes the requests in flight while the batches commit.
+	ln, err := net.Listen("tcp", e.cfg.Server.Listen)
+	if err != nil {
+		return &configError{err: fmt.Errorf("%s: server.listen: %w", e.cfg.File(), err)}
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- e.web.Serve(ctx, ln) }()
+	runErr := d.Run(ctx, abort)
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		e.log.Error("web server", zap.Error(err))
+		return errors.Join(runErr, err)
+	}
+	return runErr
 }
 
 // startDaemon opens the configuration and ledger at the configured log
@@ -64,7 +86,19 @@ func (c *common) startDaemon(ctx context.Context, a *app) (*daemon.Daemon, *env,
 		e.Close()
 		return nil, nil, nil, err
 	}
-	d, err := daemon.New(ctx, daemon.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log})
+	opts := daemon.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log}
+	var d *daemon.Daemon
+	if e.cfg.Server.Listen != "" {
+		e.web, err = server.New(server.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log,
+			Active: func() bool { return d != nil && d.Active() }})
+		if err != nil {
+			lock.Release()
+			e.Close()
+			return nil, nil, nil, &configError{err: err}
+		}
+		opts.OnJob = e.web.ObserveJob
+	}
+	d, err = daemon.New(ctx, opts)
 	if err != nil {
 		lock.Release()
 		e.Close()
