@@ -29,6 +29,9 @@ type orderState struct {
 	Lots     []int64   `json:"lots,omitempty"`
 	EarnedAt time.Time `json:"earned_at,omitzero"`
 	Spend    *held     `json:"spend,omitempty"`
+	// Reserved is the checkout reservation's spend the order adopted as
+	// its redemption, never adopted twice.
+	Reserved int64 `json:"reserved,omitempty"`
 }
 
 type held struct {
@@ -277,6 +280,11 @@ func (w *writer) expiry() *time.Time {
 // placed (SPEC 3.2).
 func (w *writer) spend() error {
 	st, t, tx := w.st, w.t, w.tx
+	if st.Spend == nil {
+		if err := w.adopt(); err != nil {
+			return err
+		}
+	}
 	if s := st.Spend; s != nil {
 		switch {
 		case t.Spend == s.Amount && t.Confirmed && !s.Posted:

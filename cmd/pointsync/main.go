@@ -40,6 +40,7 @@ var commands = []command{
 	{"export", "write every customer's balance to CSV", runExport},
 	{"sweep", "write the expiry of points that reached it", runSweep},
 	{"unmatched", "list parked facts and why they wait", runUnmatched},
+	{"prizes", "list the prizes a customer may redeem now, and why not the others", runPrizes},
 	{"run", "run the daemon: connectors and exports on their schedules", runRun},
 	{"status", "show each job's last run, success, error, rows, lag and next run", runStatus},
 	{"sync", "run every connector and export once, and exit (--once)", runSync},
