@@ -63,6 +63,7 @@ type Ledger struct {
 	stmts    sync.Map              // query -> *sql.Stmt on w
 	wmu      sync.Mutex            // SQLite: one write transaction at a time
 	fence    atomic.Pointer[Lease] // set: every write transaction checks the lease first (SetFence)
+	hooks    hooks                 // SetNotifier, OnCommit
 }
 
 // Open connects to the ledger database, applies pending migrations and
@@ -300,9 +301,14 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return err
 	}
+	if err := tx.beforeCommit(); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("ledger: commit: %w", err)
 	}
+	tx.afterCommit()
 	return nil
 }
 

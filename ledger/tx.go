@@ -20,6 +20,8 @@ type Tx struct {
 	ctx context.Context
 	now time.Time
 	sp  int // savepoints open now: the depth names the next one
+
+	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
 }
 
 // Try runs fn inside a savepoint: when fn fails, everything it wrote is
@@ -36,7 +38,9 @@ func (tx *Tx) Try(fn func() error) error {
 	if err := raw("SAVEPOINT " + name); err != nil {
 		return fmt.Errorf("ledger: savepoint: %w", err)
 	}
+	mark := tx.hooks.mark()
 	if err := fn(); err != nil {
+		tx.hooks.undo(mark)
 		if rerr := raw("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
 		}
@@ -418,6 +422,7 @@ func (tx *Tx) insertMovement(a *account, m *Meta, r row) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("ledger: write %s movement: %w", r.kind, err)
 	}
+	tx.wrote(id, m, r.kind)
 	return id, nil
 }
 

@@ -41,6 +41,9 @@ func (tx *Tx) credit(a *account, m *Meta, amount int64, pending bool, expires *t
 	if ref != 0 {
 		creditID = ref // a correction's points join the family of the credit it corrects
 	}
+	if exp > micros(tx.now) {
+		tx.rise(a, id, amount)
+	}
 	return id, tx.createLot(a, id, creditID, amount, exp, micros(m.At))
 }
 
@@ -235,6 +238,9 @@ func (tx *Tx) Post(req FinishRequest) (Result, error) {
 			if err := tx.addTotals(a, -s.amount, 0, 0, 0); err != nil {
 				return Result{}, err
 			}
+			if exp > micros(tx.now) {
+				tx.rise(a, id, amount)
+			}
 			return Result{Movements: []int64{id}}, tx.createLot(a, id, s.id, amount, exp, micros(req.At))
 		}
 		if give := s.amount - amount; give > 0 {
@@ -340,12 +346,34 @@ func (tx *Tx) refund(a *account, m *Meta, s *stored, amount int64) (int64, error
 	return id, tx.addTotals(a, 0, spent, 0, 0)
 }
 
-// giveBack returns amount of debit debitID: first what it still owes as
-// overdraft, then points to its lots, then what a reset forgave of its
+// giveBack returns amount of debit debitID (see giveBackPoints) and, for
+// the notifier, records how much the earned points rose: points going
+// back to expired or reset lots raise nothing.
+func (tx *Tx) giveBack(a *account, debitID, movementID, amount int64) error {
+	if !tx.notifying() {
+		return tx.giveBackPoints(a, debitID, movementID, amount)
+	}
+	before, err := tx.usable(a, anyTime)
+	if err != nil {
+		return err
+	}
+	if err := tx.giveBackPoints(a, debitID, movementID, amount); err != nil {
+		return err
+	}
+	after, err := tx.usable(a, anyTime)
+	if err != nil {
+		return err
+	}
+	tx.rise(a, movementID, after-before)
+	return nil
+}
+
+// giveBackPoints returns amount of debit debitID: first what it still owes
+// as overdraft, then points to its lots, then what a reset forgave of its
 // overdraft. Points landing on lots closed by a reset, and forgiven debt
 // given back, are forfeited by a reset movement, so the reset keeps
 // holding.
-func (tx *Tx) giveBack(a *account, debitID, movementID, amount int64) error {
+func (tx *Tx) giveBackPoints(a *account, debitID, movementID, amount int64) error {
 	owed, err := tx.forgiveDebt(a, debitID, amount)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/pointsync/pointsync/configs"
 	"github.com/pointsync/pointsync/daemon"
 	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/notify"
 	"github.com/pointsync/pointsync/reconcile"
 	"github.com/pointsync/pointsync/server"
 	"github.com/pointsync/pointsync/rules"
@@ -91,6 +92,8 @@ type env struct {
 	ledger *ledger.Ledger
 	log    *zap.Logger
 	web    *server.Server // `run` with server.listen set
+	// notifier writes the notifications' events (nil when none is on).
+	notifier *notify.Notifier
 }
 
 func (e *env) Close() {
@@ -143,7 +146,18 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{cfg: cfg, ledger: l, log: log}, nil
+	e := &env{cfg: cfg, ledger: l, log: log}
+	// Every command that writes announces what it earned: the events are
+	// written in the movement's transaction, whoever writes it.
+	if cfg.Notifications.Enabled() {
+		if e.notifier, err = notify.New(notify.Options{Config: cfg, Ledger: l, Logger: log}); err != nil {
+			l.Close()
+			return nil, &configError{err: err}
+		}
+		l.SetNotifier(e.notifier.Hook())
+		l.OnCommit(e.notifier.Committed)
+	}
+	return e, nil
 }
 
 // newLogger builds the structured logger; logs go to stderr so stdout
