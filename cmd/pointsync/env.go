@@ -22,8 +22,8 @@ import (
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/notify"
 	"github.com/pointsync/pointsync/reconcile"
-	"github.com/pointsync/pointsync/server"
 	"github.com/pointsync/pointsync/rules"
+	"github.com/pointsync/pointsync/server"
 )
 
 // defaultConfig is used when neither --config nor POINTSYNC_CONFIG is set.

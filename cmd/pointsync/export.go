@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pointsync/pointsync/bulk"
 	"github.com/pointsync/pointsync/csvio"
 	"github.com/pointsync/pointsync/daemon"
 )
@@ -32,8 +33,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := bulk.ExportOptions{Program: p, Dialect: d}
 	if out == "-" {
-		n, err := daemon.WriteBalances(ctx, e.ledger, p, d, a.stdout, false)
+		n, err := bulk.Export(ctx, e.ledger, a.stdout, o)
 		if err == nil {
 			fmt.Fprintf(a.stderr, "exported %d customers\n", n)
 		}
@@ -42,7 +44,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	var n int
 	err = daemon.WriteFileAtomic(out, func(w io.Writer) error {
 		var err error
-		n, err = daemon.WriteBalances(ctx, e.ledger, p, d, w, false)
+		n, err = bulk.Export(ctx, e.ledger, w, o)
 		return err
 	})
 	if err != nil {
