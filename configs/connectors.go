@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pointsync/pointsync/csvio"
@@ -239,4 +240,35 @@ func (f CSVFiles) Dialect() (csvio.Dialect, error) {
 	}
 	d := csvio.Dialect{Delimiter: comma(f.Delimiter), Decimal: dec, Encoding: enc, BOM: f.BOM, DateFormat: f.DateFormat}
 	return d, d.Validate()
+}
+
+// Dialect is the import section as csvio reads it, with the adjustment
+// columns; errors name the key (import.decimal, ...).
+func (x Import) Dialect() (csvio.Dialect, csvio.Columns, error) {
+	dec, err := csvio.ParseDecimal(x.Decimal)
+	if err != nil {
+		return csvio.Dialect{}, nil, fmt.Errorf("import.decimal: %w", err)
+	}
+	enc, err := csvio.ParseEncoding(x.Encoding)
+	if err != nil {
+		return csvio.Dialect{}, nil, fmt.Errorf("import.encoding: %w", err)
+	}
+	cols, err := csvio.AdjustmentColumns(x.Columns)
+	if err != nil {
+		return csvio.Dialect{}, nil, fmt.Errorf("import.columns: %w", err)
+	}
+	return csvio.Dialect{Delimiter: x.Comma(), Decimal: dec, Encoding: enc, DateFormats: x.DateFormats}, cols, nil
+}
+
+// Dialect is the export section as csvio writes it; errors name the key.
+func (x Export) Dialect() (csvio.Dialect, error) {
+	dec, err := csvio.ParseDecimal(x.Decimal)
+	if err != nil {
+		return csvio.Dialect{}, fmt.Errorf("export.decimal: %w", err)
+	}
+	enc, err := csvio.ParseEncoding(x.Encoding)
+	if err != nil {
+		return csvio.Dialect{}, fmt.Errorf("export.encoding: %w", err)
+	}
+	return csvio.Dialect{Delimiter: x.Comma(), Decimal: dec, Encoding: enc, DateFormat: x.DateFormat, BOM: x.BOM}, nil
 }

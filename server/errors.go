@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/pointsync/pointsync/ledger"
+	"github.com/pointsync/pointsync/reconcile"
 	"github.com/pointsync/pointsync/rules"
 )
 
@@ -27,6 +28,7 @@ const (
 	CodeConflict         = "conflict"            // same key or reference, different request
 	CodeReservationState = "reservation_state"   // committed, released or expired already
 	CodeNotAdjustment    = "not_an_adjustment"   // only admin adjustments can be changed
+	CodeAlreadyFinal     = "already_final"       // the movement was already posted, voided or removed
 	CodePrizeRefused     = "prize_refused"       // deadline, limit or balance refuse the prize
 	CodeUnsupportedMedia = "unsupported_media"   // wrong Content-Type
 	CodeImportRejected   = "import_rejected"     // bad rows, nothing applied
@@ -80,8 +82,16 @@ func asError(err error) *Error {
 		return errorf(http.StatusConflict, CodeConflict, "key", "%s", err.Error())
 	case errors.Is(err, ledger.ErrNotAdjustment):
 		return errorf(http.StatusConflict, CodeNotAdjustment, "movement", "%s", err.Error())
+	case errors.Is(err, ledger.ErrAlreadyFinal):
+		return errorf(http.StatusConflict, CodeAlreadyFinal, "movement", "%s", err.Error())
 	case errors.Is(err, ledger.ErrUnknownMovement):
 		return errorf(http.StatusNotFound, CodeNotFound, "movement", "%s", err.Error())
+	case errors.Is(err, reconcile.ErrLimit):
+		return errorf(http.StatusConflict, CodeLimit, "points", "%s", err.Error())
+	case errors.Is(err, ledger.ErrReservationState):
+		return errorf(http.StatusConflict, CodeReservationState, "order", "%s", err.Error())
+	case errors.Is(err, ledger.ErrUnknownReservation):
+		return errorf(http.StatusNotFound, CodeNotFound, "order", "%s", err.Error())
 	case errors.Is(err, ledger.ErrLeaseLost):
 		return errorf(http.StatusServiceUnavailable, CodeNotActive, "", "this daemon does not hold the ledger's lease: send writes to the active one")
 	case errors.Is(err, ledger.ErrInvalid), errors.Is(err, rules.ErrInvalidDocument):

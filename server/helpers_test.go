@@ -16,6 +16,7 @@ import (
 
 	"github.com/pointsync/pointsync/configs"
 	"github.com/pointsync/pointsync/daemon"
+	"github.com/pointsync/pointsync/internal/testdb"
 	"github.com/pointsync/pointsync/ledger"
 )
 
@@ -43,6 +44,7 @@ type testConfig struct {
 	yaml   func(string) string // edits the configuration text
 	now    time.Time
 	active func() bool
+	mysql  bool // the ledger on MySQL (testdb) instead of SQLite
 }
 
 // withYAML edits the test configuration before it is loaded.
@@ -92,7 +94,11 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 		lp = append(lp, ledger.Program{ID: p.ID, Location: p.Location})
 	}
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, ledger.Options{Path: cfg.Ledger.Path, Programs: lp, Clock: ts.clock})
+	lo := ledger.Options{Path: cfg.Ledger.Path, Programs: lp, Clock: ts.clock}
+	if tc.mysql {
+		lo = ledger.Options{Backend: ledger.BackendMySQL, DSN: testdb.MySQL(t), Programs: lp, Clock: ts.clock}
+	}
+	l, err := ledger.Open(ctx, lo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +113,7 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 		t.Fatal(err)
 	}
 	ts.srv = s
+	l.OnCommit(s.ObserveCommit)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -206,4 +213,16 @@ func (ts *testServer) credit(program, customer string, points int64) {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
+}
+
+// withMySQL puts the ledger on the MySQL/MariaDB test database of
+// internal/testdb (the test is skipped when POINTSYNC_TEST_MYSQL_DSN is
+// not set).
+func withMySQL() testOption { return func(c *testConfig) { c.mysql = true } }
+
+// TestMain drops the MySQL test database the tests made, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdb.Drop()
+	os.Exit(code)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/pointsync/pointsync/ledger"
 )
 
 // metrics are the Prometheus metrics the server exposes at /metrics. The
@@ -120,10 +122,15 @@ var (
 	descJobSuccess  = prometheus.NewDesc("pointsync_job_last_success_timestamp_seconds", "When a job last ran without error (0: never).", []string{"job"}, nil)
 	descActive      = prometheus.NewDesc("pointsync_active", "1 when this daemon holds the ledger (lock or lease), 0 on a standby.", nil, nil)
 	descScrapeError = prometheus.NewDesc("pointsync_ledger_scrape_errors", "1 when the ledger could not be read for this scrape.", nil, nil)
+	descParked      = prometheus.NewDesc("pointsync_parked_facts", "Orders, receipts and actions parked (waiting for an identifier, an order, or review), by program.", []string{"program"}, nil)
+	descOutbox      = prometheus.NewDesc("pointsync_outbox_pending", "Notification events not delivered yet.", nil, nil)
+	descOutboxFail  = prometheus.NewDesc("pointsync_outbox_failing", "Notification events whose delivery failed at least once and is being retried.", nil, nil)
+	descOutboxAge   = prometheus.NewDesc("pointsync_outbox_oldest_age_seconds", "Age of the oldest notification event not delivered yet (0: none).", nil, nil)
 )
 
 func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJobLag, descJobFailures, descJobSuccess, descActive, descScrapeError} {
+	for _, d := range []*prometheus.Desc{descJobLag, descJobFailures, descJobSuccess, descActive, descScrapeError,
+		descParked, descOutbox, descOutboxFail, descOutboxAge} {
 		ch <- d
 	}
 }
@@ -152,5 +159,34 @@ func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descJobSuccess, prometheus.GaugeValue, ts, j.Name)
 	}
+	parked, err := s.ledger.ParkedCount(ctx)
+	if err != nil {
+		s.log.Warn("metrics: cannot count the parked facts", zap.Error(err))
+		failed = 1
+	}
+	for _, p := range s.conf.Programs {
+		ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(parked[p.ID]), p.ID)
+	}
+	ob, err := s.ledger.OutboxStats(ctx)
+	if err != nil {
+		s.log.Warn("metrics: cannot read the outbox", zap.Error(err))
+		failed = 1
+	} else {
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(ob.Pending))
+		ch <- prometheus.MustNewConstMetric(descOutboxFail, prometheus.GaugeValue, float64(ob.Failing))
+		age := 0.0
+		if !ob.Oldest.IsZero() {
+			age = max(s.clock().Sub(ob.Oldest).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(descOutboxAge, prometheus.GaugeValue, age)
+	}
 	ch <- prometheus.MustNewConstMetric(descScrapeError, prometheus.GaugeValue, failed)
+}
+
+// ObserveCommit counts a committed transaction's movements (give it to
+// ledger.OnCommit).
+func (s *Server) ObserveCommit(written map[ledger.Written]int) {
+	for w, n := range written {
+		s.metrics.movements.WithLabelValues(w.Source, string(w.Kind)).Add(float64(n))
+	}
 }

@@ -102,6 +102,9 @@ func New(o Options) (*Server, error) {
 	s.api("GET", "/readyz", ScopeRead, s.readyz)
 	s.mux.Handle("GET /metrics", s.withAuth(ScopeRead, s.metrics.handler()))
 	s.apiRoutes()
+	if _, err := openAPIDocument(); err != nil {
+		return nil, fmt.Errorf("server: the OpenAPI document: %w", err)
+	}
 	if err := s.uiRoutes(); err != nil {
 		return nil, err
 	}

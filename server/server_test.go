@@ -33,9 +33,19 @@ func TestHealthAndAuth(t *testing.T) {
 			}
 		})
 	}
+	ts.credit("loyalty", "web:m1", 10)
 	r := ts.do("GET", "/metrics", tokRead, nil)
-	if r.Status != 200 || !strings.Contains(string(r.Body), `pointsync_http_requests_total{code="401",route="GET /readyz"}`) {
-		t.Fatalf("metrics do not count the refused readyz by route: %d\n%s", r.Status, r.Body)
+	for _, want := range []string{
+		`pointsync_http_requests_total{code="401",route="GET /readyz"} 2`,
+		`pointsync_movements_applied_total{kind="credit",source="admin"} 1`,
+		`pointsync_parked_facts{program="loyalty"} 0`,
+		"pointsync_outbox_pending 0",
+		"pointsync_active 1",
+		"pointsync_ledger_scrape_errors 0",
+	} {
+		if r.Status != 200 || !strings.Contains(string(r.Body), want) {
+			t.Errorf("metrics lack %s: %d\n%s", want, r.Status, r.Body)
+		}
 	}
 }
 

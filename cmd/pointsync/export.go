@@ -55,14 +55,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 }
 
 func exportDialect(e *env) (csvio.Dialect, error) {
-	x := e.cfg.Export
-	dec, err := csvio.ParseDecimal(x.Decimal)
+	d, err := e.cfg.Export.Dialect()
 	if err != nil {
-		return csvio.Dialect{}, &configError{err: fmt.Errorf("%s: export.decimal: %w", e.cfg.File(), err)}
+		return d, &configError{err: fmt.Errorf("%s: %w", e.cfg.File(), err)}
 	}
-	enc, err := csvio.ParseEncoding(x.Encoding)
-	if err != nil {
-		return csvio.Dialect{}, &configError{err: fmt.Errorf("%s: export.encoding: %w", e.cfg.File(), err)}
-	}
-	return csvio.Dialect{Delimiter: x.Comma(), Decimal: dec, Encoding: enc, DateFormat: x.DateFormat, BOM: x.BOM}, nil
+	return d, nil
 }

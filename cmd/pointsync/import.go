@@ -93,23 +93,11 @@ func runImport(ctx context.Context, a *app, args []string) error {
 }
 
 func importDialect(e *env) (csvio.Dialect, csvio.Columns, error) {
-	x := e.cfg.Import
-	bad := func(key string, err error) error {
-		return &configError{err: fmt.Errorf("%s: import.%s: %w", e.cfg.File(), key, err)}
-	}
-	dec, err := csvio.ParseDecimal(x.Decimal)
+	d, cols, err := e.cfg.Import.Dialect()
 	if err != nil {
-		return csvio.Dialect{}, nil, bad("decimal", err)
+		return d, nil, &configError{err: fmt.Errorf("%s: %w", e.cfg.File(), err)}
 	}
-	enc, err := csvio.ParseEncoding(x.Encoding)
-	if err != nil {
-		return csvio.Dialect{}, nil, bad("encoding", err)
-	}
-	cols, err := csvio.AdjustmentColumns(x.Columns)
-	if err != nil {
-		return csvio.Dialect{}, nil, bad("columns", err)
-	}
-	return csvio.Dialect{Delimiter: x.Comma(), Decimal: dec, Encoding: enc, DateFormats: x.DateFormats}, cols, nil
+	return d, cols, nil
 }
 
 // reportFile is the error report file, created at its first write so an

@@ -38,6 +38,7 @@ var commands = []command{
 	{"reset", "reset a customer's or a whole program's points", runReset},
 	{"import", "apply a CSV file of bulk adjustments", runImport},
 	{"export", "write every customer's balance to CSV", runExport},
+	{"report", "a program's figures by period, source, reason or customer, and its liability", runReport},
 	{"sweep", "write the expiry of points that reached it", runSweep},
 	{"unmatched", "list parked facts and why they wait", runUnmatched},
 	{"prizes", "list the prizes a customer may redeem now, and why not the others", runPrizes},

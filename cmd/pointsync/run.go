@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pointsync/pointsync/configs"
 	"github.com/pointsync/pointsync/daemon"
 	"github.com/pointsync/pointsync/server"
 )
@@ -87,6 +88,30 @@ func (c *common) startDaemon(ctx context.Context, a *app) (*daemon.Daemon, *env,
 		return nil, nil, nil, err
 	}
 	opts := daemon.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log}
+	if n := e.notifier; n != nil {
+		// Only the active daemon delivers and scans: two would post
+		// every event twice.
+		opts.Workers = append(opts.Workers, func(ctx context.Context) {
+			if err := n.Deliver(ctx); err != nil {
+				e.log.Error("notifications: delivery stopped", zap.Error(err))
+			}
+		})
+		if e.cfg.Notifications.Has(configs.EventPointsExpiring) {
+			opts.Jobs = append(opts.Jobs, daemon.Job{Name: configs.ExpiringJob, Schedule: e.cfg.Notifications.Schedule,
+				Run: func(ctx context.Context) (int64, error) {
+					k, err := n.ScanExpiring(ctx)
+					return int64(k), err
+				}})
+		}
+	}
+	if e.cfg.Server.Listen != "" {
+		// Reservations a checkout never committed give their points back.
+		opts.Jobs = append(opts.Jobs, daemon.Job{Name: configs.ReservationsJob, Schedule: "@every 1m",
+			Run: func(ctx context.Context) (int64, error) {
+				k, err := e.ledger.ExpireReservations(ctx, 1000)
+				return int64(k), err
+			}})
+	}
 	var d *daemon.Daemon
 	if e.cfg.Server.Listen != "" {
 		e.web, err = server.New(server.Options{Config: e.cfg, Ledger: e.ledger, Engine: eng, Logger: e.log,
@@ -97,6 +122,7 @@ func (c *common) startDaemon(ctx context.Context, a *app) (*daemon.Daemon, *env,
 			return nil, nil, nil, &configError{err: err}
 		}
 		opts.OnJob = e.web.ObserveJob
+		e.ledger.OnCommit(e.web.ObserveCommit)
 	}
 	d, err = daemon.New(ctx, opts)
 	if err != nil {
