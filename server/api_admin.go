@@ -67,22 +67,13 @@ func (s *Server) adminProgramOf(r *http.Request) (adminProgram, error) {
 		"program %q is not configured: use one of the ids under programs in the configuration", clipText(id, 64))
 }
 
-// adminIdent parses a customer identifier given in field.
-func adminIdent(field, s string) (ledger.Ident, error) {
-	id, err := ledger.ParseIdent(s)
-	if err != nil {
-		return "", badRequest(field, "%v", err)
-	}
-	return id, nil
-}
-
 // adminAccount reads the {program} and {customer} path parameters.
 func (s *Server) adminAccount(r *http.Request) (adminProgram, ledger.Account, error) {
 	p, err := s.adminProgramOf(r)
 	if err != nil {
 		return p, ledger.Account{}, err
 	}
-	id, err := adminIdent("customer", r.PathValue("customer"))
+	id, err := parseIdent("customer", r.PathValue("customer"))
 	if err != nil {
 		return p, ledger.Account{}, err
 	}
@@ -656,7 +647,7 @@ func (s *Server) adminExpiry(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("include_no_expiry", "include_no_expiry goes with a date: removing expiry leaves points without one as they are")
 	}
 	if body.Customer != "" {
-		if req.Customer, err = adminIdent("customer", body.Customer); err != nil {
+		if req.Customer, err = parseIdent("customer", body.Customer); err != nil {
 			return err
 		}
 	}

@@ -99,11 +99,12 @@ func (c *checkoutAPI) program(r *http.Request) (checkoutProgram, error) {
 
 // checkoutPathIdent is the customer identifier of the request's path.
 func checkoutPathIdent(r *http.Request) (ledger.Ident, error) {
-	return checkoutIdent("customer", r.PathValue("customer"))
+	return parseIdent("customer", r.PathValue("customer"))
 }
 
-// checkoutIdent checks an identifier given in field.
-func checkoutIdent(field, s string) (ledger.Ident, error) {
+// parseIdent checks a customer identifier given in field (a path or
+// query parameter, or a body field): a bad one is a 400 naming it.
+func parseIdent(field, s string) (ledger.Ident, error) {
 	id, err := ledger.ParseIdent(s)
 	if err != nil {
 		return "", badRequest(field, "%v", err)
@@ -419,7 +420,7 @@ func (c *checkoutAPI) quote(w http.ResponseWriter, r *http.Request) error {
 	}
 	var cust ledger.Ident
 	if req.Customer != "" {
-		if cust, err = checkoutIdent("customer", req.Customer); err != nil {
+		if cust, err = parseIdent("customer", req.Customer); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func (c *checkoutAPI) reserve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cust, err := checkoutIdent("customer", req.Customer)
+	cust, err := parseIdent("customer", req.Customer)
 	if err != nil {
 		return err
 	}
