@@ -18,6 +18,11 @@ const sampleSize = 64 << 10
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// errUTF16 refuses a file saved as UTF-16 ("Unicode text" in Excel), whose
+// byte order mark would otherwise read as Windows-1252 noise and give a
+// misleading header error.
+var errUTF16 = errors.New("the file is UTF-16 (it starts with a UTF-16 byte order mark), which is not read: save it again as UTF-8 (in Excel: CSV UTF-8) or Windows-1252")
+
 // decode strips a UTF-8 BOM, settles the encoding and returns the file as
 // UTF-8 text. br must have a buffer of at least sampleSize bytes.
 func decode(br *bufio.Reader, enc Encoding) (io.Reader, Encoding, error) {
@@ -29,6 +34,8 @@ func decode(br *bufio.Reader, enc Encoding) (io.Reader, Encoding, error) {
 		if _, err := br.Discard(len(utf8BOM)); err != nil {
 			return nil, enc, err
 		}
+	case len(p) >= 2 && (p[0] == 0xFF && p[1] == 0xFE || p[0] == 0xFE && p[1] == 0xFF):
+		return nil, enc, errUTF16
 	case err != nil && !errors.Is(err, io.EOF):
 		return nil, enc, err
 	}

@@ -158,6 +158,9 @@ func NewReader(r io.Reader, name string, d Dialect, cols Columns) (*Reader, erro
 func openRecords(r io.Reader, name string, d Dialect) (*Reader, error) {
 	br := bufio.NewReaderSize(r, sampleSize)
 	text, enc, err := decode(br, d.Encoding)
+	if errors.Is(err, errUTF16) {
+		return nil, &FileError{File: name, Line: 1, Reason: err.Error()}
+	}
 	if err != nil {
 		return nil, &FileError{File: name, Line: 1, Reason: "cannot read the file", Err: err}
 	}

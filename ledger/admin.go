@@ -24,6 +24,9 @@ func (tx *Tx) Adjust(req AdjustRequest) (Result, error) {
 	if err := checkAdminSource(&req.Meta); err != nil {
 		return Result{}, err
 	}
+	if err := checkAmount("adjustment", req.Points); err != nil {
+		return Result{}, err
+	}
 	switch {
 	case req.Points == 0:
 		return Result{}, invalidf("an adjustment of 0 points changes nothing")
@@ -134,6 +137,9 @@ func (tx *Tx) ChangeAdjustment(req ChangeRequest) (Result, error) {
 	}
 	if req.Points == 0 {
 		return Result{}, invalidf("changing an adjustment to 0 is removing it: use remove")
+	}
+	if err := checkAmount("adjustment", req.Points); err != nil {
+		return Result{}, err
 	}
 	req.Reason = ReasonAdjustmentChange
 	return tx.once(&req.Meta, req, func() (Result, error) {

@@ -5,6 +5,22 @@ import (
 	"time"
 )
 
+// MaxAmount is the most one movement may carry: 10^13 points, or a
+// hundred thousand million euros in cents. What pointsync reads stops
+// below it already (csvio takes up to 10^12 points and 10^13 cents); the
+// ledger holds the line for every caller (command line, API, facts),
+// because an account whose sums left int64 could no longer be read, and
+// under this limit that takes 922,337 movements of the largest size.
+const MaxAmount = 10_000_000_000_000
+
+// checkAmount refuses an amount, positive or negative, beyond MaxAmount.
+func checkAmount(what string, n int64) error {
+	if n > MaxAmount || n < -MaxAmount {
+		return invalidf("%s %d is beyond the limit of ±%d per movement; check the figure", what, n, int64(MaxAmount))
+	}
+	return nil
+}
+
 // Credit adds points to an account: pending (provisional, not usable until
 // posted) or posted (a lot, usable at once, with its expiry).
 func (tx *Tx) Credit(req CreditRequest) (Result, error) {
@@ -13,6 +29,9 @@ func (tx *Tx) Credit(req CreditRequest) (Result, error) {
 	}
 	if req.Amount <= 0 {
 		return Result{}, invalidf("credit amount must be greater than 0, got %d", req.Amount)
+	}
+	if err := checkAmount("credit amount", req.Amount); err != nil {
+		return Result{}, err
 	}
 	return tx.once(&req.Meta, req, func() (Result, error) {
 		a, err := tx.lockAccount(req.Account)
@@ -95,6 +114,9 @@ func (tx *Tx) Spend(req SpendRequest) (Result, error) {
 		return Result{}, invalidf("a withdrawal is always posted")
 	case req.Overdraft && (req.Pending || req.Withdraw):
 		return Result{}, invalidf("overdraft records what a till already did: only a posted spend may overdraw")
+	}
+	if err := checkAmount("amount", req.Amount); err != nil {
+		return Result{}, err
 	}
 	return tx.once(&req.Meta, req, func() (Result, error) {
 		a, err := tx.lockAccount(req.Account)
