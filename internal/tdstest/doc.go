@@ -18,8 +18,10 @@
 // drops it at the end of the test: the same tests then check the real
 // thing. New and Start give the *Server itself, for Pause and Resume
 // (an outage: the listener closes and every connection is cut, even in
-// the middle of a query; the data stays) and Options.Logf (a trace of
-// logins, batches, their SQLite translation and errors).
+// the middle of a query; the data stays), CutResults (the connection lost
+// in the middle of a result set, after a given number of rows reached the
+// client) and Options.Logf (a trace of logins, batches, their SQLite
+// translation and errors).
 //
 // # Protocol
 //

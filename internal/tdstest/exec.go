@@ -568,7 +568,7 @@ func (s *session) sendRows(ctx context.Context, rows *sql.Rows, cols []column, i
 		}
 		s.emit(appendColMetadata(nil, cols))
 		var b []byte
-		for _, row := range all {
+		for k, row := range all {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
@@ -577,6 +577,9 @@ func (s *session) sendRows(ctx context.Context, rows *sql.Rows, cols []column, i
 				return 0, err
 			}
 			s.emit(b)
+			if err := s.cutAfter(int64(k + 1)); err != nil {
+				return int64(k + 1), err
+			}
 		}
 		return int64(len(all)), nil
 	}
@@ -593,11 +596,33 @@ func (s *session) sendRows(ctx context.Context, rows *sql.Rows, cols []column, i
 		}
 		s.emit(b)
 		n++
+		if err := s.cutAfter(n); err != nil {
+			return n, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return n, err
 	}
 	return n, ctx.Err()
+}
+
+// errCut ends a request whose connection CutResults cut.
+var errCut = errors.New("connection cut in the middle of a result set (CutResults)")
+
+// cutAfter cuts the connection after the rows-th row of a result set when
+// CutResults asks for it: what was queued is sent first, in packets
+// without end-of-message, so the client has the rows and then loses the
+// connection.
+func (s *session) cutAfter(rows int64) error {
+	if !s.srv.cutAt(rows) {
+		return nil
+	}
+	s.pw.write(s.out)
+	s.out = s.out[:0]
+	s.pw.flush(0)
+	s.logf("cut after row %d of a result set", rows)
+	s.kill()
+	return errCut
 }
 
 func appendRow(b []byte, cols []column, vals []any) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // Options configure a Server. The zero value is ready to use.
@@ -37,6 +38,7 @@ type Server struct {
 	sessions map[*session]struct{}
 	nextSPID int
 	closed   bool
+	cut      cutFault
 	accepts  sync.WaitGroup // the accept loop
 	live     sync.WaitGroup // the sessions
 }
@@ -179,6 +181,54 @@ func (s *Server) Resume() error {
 	s.accepts.Add(1)
 	go s.acceptLoop(ln)
 	return nil
+}
+
+// cutFault is what CutResults arms.
+type cutFault struct {
+	armed atomic.Bool // left > 0: the rows streamed check no lock when false
+	rows  int         // the row after which a result set is cut
+	left  int         // result sets still to cut
+	done  int         // result sets cut so far
+}
+
+// CutResults simulates a network failure in the middle of a result set:
+// the next n result sets that reach rows rows lose their connection right
+// after those rows reach the client, with no error token and no DONE.
+// Shorter result sets are not touched. n 0 disarms it.
+func (s *Server) CutResults(rows, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cut.rows, s.cut.left = rows, max(n, 0)
+	s.cut.armed.Store(s.cut.left > 0)
+	if s.cut.left == 0 {
+		s.logf("cuts disarmed")
+		return
+	}
+	s.logf("armed: cut the next %d result set(s) after %d row(s)", n, rows)
+}
+
+// Cuts reports how many result sets CutResults has cut.
+func (s *Server) Cuts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cut.done
+}
+
+// cutAt reports whether a result set that has sent rows rows is to be cut
+// now, counting the cut.
+func (s *Server) cutAt(rows int64) bool {
+	if !s.cut.armed.Load() {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cut.left == 0 || rows != int64(s.cut.rows) {
+		return false
+	}
+	s.cut.left--
+	s.cut.done++
+	s.cut.armed.Store(s.cut.left > 0)
+	return true
 }
 
 // Close stops the server, closes the database and removes its files.
