@@ -14,9 +14,10 @@ import (
 )
 
 // runStatus shows each job's last run, last success, last error, rows,
-// lag and next run, as the daemon stored them in the ledger, and on a
-// MySQL ledger shared by several daemons who holds the lease (the active
-// daemon).
+// lag and next run, as the daemon stored them in the ledger, on a MySQL
+// ledger shared by several daemons who holds the lease (the active
+// daemon), and the notification events waiting in the outbox (the webhook
+// delivery is not a job: a receiver that is down shows there).
 //
 // --check is a health check of the ledger's jobs, not of the process it
 // runs beside: every daemon sharing a ledger reports the same health, and
@@ -27,7 +28,7 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	asJSON := fs.Bool("json", false, `print one JSON object: {"lease": ..., "jobs": [...]}`)
+	asJSON := fs.Bool("json", false, `print one JSON object: {"lease": ..., "jobs": [...], "outbox": {...}}`)
 	check := fs.Bool("check", false, "health check: exit 1 when a job has failed --max-failures times in a row")
 	maxFailures := fs.Int64("max-failures", 3, "with --check: consecutive failures that make a job unhealthy")
 	requireActive := fs.Bool("require-active", false, "with --check, on a MySQL ledger: exit 1 also when no daemon holds the lease (none is active)")
@@ -40,6 +41,11 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	}
 	defer e.Close()
 	jobs, err := e.ledger.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	// The webhook delivery is not a job: its backlog is the outbox's.
+	outbox, err := e.ledger.OutboxStats(ctx)
 	if err != nil {
 		return err
 	}
@@ -72,10 +78,13 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 		return nil
 	}
 	if *asJSON {
-		return writeStatusJSON(a.stdout, lease, jobs)
+		return writeStatusJSON(a.stdout, lease, jobs, outbox, time.Now())
 	}
 	if lease != nil {
 		fmt.Fprintln(a.stdout, "lease: "+leaseLine(*lease))
+	}
+	if outbox.Pending > 0 {
+		fmt.Fprintln(a.stdout, "notifications: "+outboxLine(outbox, time.Now()))
 	}
 	if len(jobs) == 0 {
 		fmt.Fprintln(a.stdout, "no job has run on this ledger yet (start the daemon: pointsync run)")
@@ -124,9 +133,23 @@ func leaseLine(i ledger.LeaseInfo) string {
 	}
 }
 
+// outboxLine says how many notification events wait, how many of them
+// failed to be delivered, and since when the oldest waits.
+func outboxLine(s ledger.OutboxStats, now time.Time) string {
+	line := fmt.Sprintf("%d event(s) not delivered yet", s.Pending)
+	if s.Failing > 0 {
+		line += fmt.Sprintf(", %d failing (retried with backoff; see the log for the receiver's answer)", s.Failing)
+	}
+	if !s.Oldest.IsZero() {
+		line += fmt.Sprintf(", the oldest from %s (%s ago)", s.Oldest.Local().Format("2006-01-02 15:04:05"), max(now.Sub(s.Oldest), 0).Round(time.Second))
+	}
+	return line
+}
+
 // writeStatusJSON prints the status as one JSON object; "lease" is null
-// on a SQLite ledger, which has no lease.
-func writeStatusJSON(w io.Writer, lease *ledger.LeaseInfo, jobs []ledger.Job) error {
+// on a SQLite ledger, which has no lease; "outbox" counts the notification
+// events not delivered yet.
+func writeStatusJSON(w io.Writer, lease *ledger.LeaseInfo, jobs []ledger.Job, outbox ledger.OutboxStats, now time.Time) error {
 	type leaseJSON struct {
 		Name             string  `json:"name"`
 		Held             bool    `json:"held"`
@@ -159,10 +182,20 @@ func writeStatusJSON(w io.Writer, lease *ledger.LeaseInfo, jobs []ledger.Job) er
 		s := t.UTC().Format(time.RFC3339)
 		return &s
 	}
+	type outboxJSON struct {
+		Pending          int64   `json:"pending"`
+		Failing          int64   `json:"failing"`
+		Oldest           *string `json:"oldest"`
+		OldestAgeSeconds float64 `json:"oldest_age_seconds"`
+	}
 	out := struct {
-		Lease *leaseJSON `json:"lease"`
-		Jobs  []row      `json:"jobs"`
-	}{Jobs: []row{}}
+		Lease  *leaseJSON `json:"lease"`
+		Jobs   []row      `json:"jobs"`
+		Outbox outboxJSON `json:"outbox"`
+	}{Jobs: []row{}, Outbox: outboxJSON{Pending: outbox.Pending, Failing: outbox.Failing, Oldest: ts(outbox.Oldest)}}
+	if !outbox.Oldest.IsZero() {
+		out.Outbox.OldestAgeSeconds = max(now.Sub(outbox.Oldest).Seconds(), 0)
+	}
 	if lease != nil {
 		out.Lease = &leaseJSON{Name: lease.Name, Held: lease.Held(), Holder: lease.Holder, Fence: lease.Fence,
 			AcquiredAt: ts(lease.AcquiredAt), RenewedAt: ts(lease.RenewedAt), ExpiresAt: ts(lease.ExpiresAt),
