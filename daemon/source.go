@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/connectors"
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/mapping"
 	"github.com/pointsync/pointsync/reconcile"
@@ -145,41 +145,18 @@ func (s *sourceJob) logRejects(rejects []ledger.Reject) {
 				zap.String("job", s.name), zap.Int("not_logged", len(rejects)-maxLoggedRejects), zap.Int("rejected", len(rejects)))
 			return
 		}
+		// A reason may quote a card number: a data row read as a header,
+		// a customer written as card:NUMBER. The ledger and the error
+		// report keep it for the operator; the log shows the last four.
 		s.log.Warn("row rejected", zap.String("job", s.name), zap.String("origin", r.Origin), zap.Int("line", r.Line),
-			zap.String("column", r.Column), zap.String("reason", r.Reason))
+			zap.String("column", r.Column), zap.String("reason", mask.Digits(mask.Text(r.Reason))))
 	}
 }
 
 // subject names f for messages, as f.Subject does but with card numbers
 // masked: reasons reach the log and the error reports beside archived
 // files, which must never carry a whole card number.
-func subject(f mapping.Fact) string {
-	s := f.Subject()
-	raw := []string{f.Known, f.Other}
-	if f.Action != nil {
-		raw = append(raw, f.Action.Customer)
-	}
-	for _, r := range raw {
-		if m := maskCard(r); m != r {
-			s = strings.ReplaceAll(s, r, m)
-		}
-	}
-	return s
-}
-
-// maskCard keeps the last four characters of a card identifier written
-// as "card:NUMBER"; other text is returned as it is.
-func maskCard(raw string) string {
-	k, v, ok := strings.Cut(raw, ":")
-	if !ok || !strings.EqualFold(strings.TrimSpace(k), ledger.IdentCard) {
-		return raw
-	}
-	r := []rune(strings.TrimSpace(v))
-	if len(r) <= 4 {
-		return raw
-	}
-	return k + ":" + strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
-}
+func subject(f mapping.Fact) string { return mapping.MaskCards(f.Subject(), &f) }
 
 func rejectOf(e *mapping.RowError) ledger.Reject {
 	return ledger.Reject{Origin: e.Origin, Line: e.Line, Column: e.Column, Value: e.Value, Reason: e.Reason}

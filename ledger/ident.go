@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pointsync/pointsync/internal/mask"
 )
 
 // Identifier kinds a customer can be known by (SPEC 2).
@@ -28,18 +30,9 @@ func ParseIdent(s string) (Ident, error) {
 	id, err := parseIdent(s)
 	if err != nil {
 		// Messages reach logs: a card number shows its last four only.
-		return "", errors.New(strings.ReplaceAll(err.Error(), fmt.Sprintf("%q", s), fmt.Sprintf("%q", maskRaw(s))))
+		return "", errors.New(strings.ReplaceAll(err.Error(), fmt.Sprintf("%q", s), fmt.Sprintf("%q", mask.Ident(s))))
 	}
 	return id, nil
-}
-
-// maskRaw masks what looks like a card number in raw input.
-func maskRaw(s string) string {
-	k, v, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || !strings.EqualFold(strings.TrimSpace(k), IdentCard) {
-		return s
-	}
-	return Ident(IdentCard + ":" + strings.TrimSpace(v)).Masked()
 }
 
 func parseIdent(s string) (Ident, error) {
@@ -88,11 +81,5 @@ func (id Ident) Kind() string {
 }
 
 // Masked is the identifier fit for logs: card numbers show only their last
-// four characters.
-func (id Ident) Masked() string {
-	k, v, _ := strings.Cut(string(id), ":")
-	if k != IdentCard || len(v) <= 4 {
-		return string(id)
-	}
-	return k + ":" + strings.Repeat("*", len(v)-4) + v[len(v)-4:]
-}
+// four characters (internal/mask, the rule every layer applies).
+func (id Ident) Masked() string { return mask.Ident(string(id)) }

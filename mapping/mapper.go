@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/rules"
 )
 
@@ -750,7 +751,7 @@ func (m *Mapper) close(out []Item) []Item {
 	if g.err == nil {
 		for _, f := range facts {
 			if err := f.Validate(); err != nil {
-				g.err = &RowError{Origin: g.origin, Line: g.firstLine, Reason: maskCards(err.Error(), &f)}
+				g.err = &RowError{Origin: g.origin, Line: g.firstLine, Reason: MaskCards(err.Error(), &f)}
 				break
 			}
 		}
@@ -767,9 +768,11 @@ func (m *Mapper) close(out []Item) []Item {
 	return out
 }
 
-// maskCards hides the card numbers of f that a validation message may
-// quote, as it quotes the customer of an action.
-func maskCards(msg string, f *Fact) string {
+// MaskCards hides in msg the card numbers of f that a message may quote,
+// as a validation message quotes the customer of an action or a subject
+// names it: it knows which of f's strings are cards (a receipt's card is
+// a bare number), and masks each with internal/mask.
+func MaskCards(msg string, f *Fact) string {
 	cards := []string{f.Known, f.Other}
 	if f.Action != nil {
 		cards = append(cards, f.Action.Customer)
@@ -782,7 +785,7 @@ func maskCards(msg string, f *Fact) string {
 			continue
 		}
 		if (f.Receipt != nil && c == f.Receipt.Card) || (len(c) > 5 && strings.EqualFold(c[:5], "card:")) {
-			msg = strings.ReplaceAll(msg, c, maskCard(c))
+			msg = strings.ReplaceAll(msg, c, mask.Card(c))
 		}
 	}
 	return msg
@@ -967,13 +970,14 @@ func (m *Mapper) rowErr(r Record, col, s, why string) *RowError {
 	return &RowError{Origin: r.Origin, Line: r.Line, Column: col, Value: m.mask(col, s), Reason: why}
 }
 
-// mask hides a card number in what a message shows of col's value.
+// mask hides a card number in what a message shows of col's value: the
+// column, or the identifier's kind, tells that it is one.
 func (m *Mapper) mask(col, s string) string {
 	switch {
 	case col == fieldCard,
 		(col == fieldCustomer || col == fieldKnown || col == fieldOther) && m.spec.IdentKind == "card",
 		len(s) > 5 && strings.EqualFold(s[:5], "card:"):
-		return maskCard(s)
+		return mask.Card(s)
 	}
 	return s
 }

@@ -326,13 +326,6 @@ func TestIdentifiers(t *testing.T) {
 }
 
 func TestCardNumbersAreMasked(t *testing.T) {
-	for in, want := range map[string]string{
-		"0420001234": "******1234", "card:0420001234": "card:******1234", "1234": "1234", "CARD:12345": "CARD:*2345",
-	} {
-		if got := maskCard(in); got != want {
-			t.Errorf("maskCard(%q) = %q, want %q", in, got, want)
-		}
-	}
 	// A customer written as a card, and a card that differs within a
 	// receipt, reach the report masked.
 	m := newMapper(t, Spec{Type: TypeAction, Program: "P1", IdentKind: "card"})

@@ -276,17 +276,3 @@ func ident(s, kind string) (string, error) {
 func splitKeys(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
 }
-
-// maskCard hides all but the last four characters of a card number, so
-// that rejected-row reports and logs never carry a whole one.
-func maskCard(s string) string {
-	prefix := ""
-	if k, rest, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "card") {
-		prefix, s = k+":", rest
-	}
-	r := []rune(s)
-	if len(r) <= 4 {
-		return prefix + s
-	}
-	return prefix + strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
-}

@@ -3,25 +3,14 @@ package server
 import (
 	"math/big"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
-
-// cardInText finds card identifiers inside free text (parked subjects and
-// reasons), so that they can be masked.
-var cardInText = regexp.MustCompile(`(?i)card:[^\s:,;()"'\[\]{}<>]+`)
-
-// maskCards masks every card number in s to its last four characters.
-func maskCards(s string) string {
-	return cardInText.ReplaceAllStringFunc(s, func(m string) string {
-		return ledger.Ident(ledger.IdentCard + m[len(ledger.IdentCard):]).Masked()
-	})
-}
 
 // adminParked lists what reconciliation parked in a program, card numbers
 // masked.
@@ -45,7 +34,7 @@ func (s *Server) adminParked(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]row, 0, len(parked))
 	for _, x := range parked {
-		out = append(out, row{Subject: maskCards(x.Subject), Reason: maskCards(x.Parked), Waiting: maskCards(x.Waiting), Updated: x.Updated.UTC()})
+		out = append(out, row{Subject: mask.Text(x.Subject), Reason: mask.Text(x.Parked), Waiting: mask.Text(x.Waiting), Updated: x.Updated.UTC()})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -263,7 +252,7 @@ func (s *Server) adminJobs(w http.ResponseWriter, r *http.Request) error {
 	out := make([]row, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, row{Job: j.Name, Running: j.Running, Holder: j.Holder, LastRun: ts(j.LastRun), LastSuccess: ts(j.LastSuccess),
-			LastError: maskCards(j.LastError), LastErrorAt: ts(j.LastErrorAt), Failures: j.Failures, Runs: j.Runs, Rows: j.Rows,
+			LastError: mask.Text(j.LastError), LastErrorAt: ts(j.LastErrorAt), Failures: j.Failures, Runs: j.Runs, Rows: j.Rows,
 			Rejected: j.Rejected, LagSeconds: j.Lag.Seconds(), NextRun: ts(j.NextRun)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})

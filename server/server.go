@@ -57,6 +57,9 @@ type Server struct {
 	routes  []route
 	metrics *metrics
 	handler http.Handler
+	// patterns are every pattern the mux serves (API, UI and the rest),
+	// so that a test walks them all and no route escapes its access check.
+	patterns []string
 }
 
 // route is one API route, as registered and as the OpenAPI document must
@@ -98,9 +101,9 @@ func New(o Options) (*Server, error) {
 	if s.metrics, err = newMetrics(o.Registry, s); err != nil {
 		return nil, err
 	}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.api("GET", "/readyz", ScopeRead, s.readyz)
-	s.mux.Handle("GET /metrics", s.withAuth(ScopeRead, s.metrics.handler()))
+	s.handle("GET /metrics", s.withAuth(ScopeRead, s.metrics.handler()))
 	s.apiRoutes()
 	if _, err := openAPIDocument(); err != nil {
 		return nil, fmt.Errorf("server: the OpenAPI document: %w", err)
@@ -108,7 +111,7 @@ func New(o Options) (*Server, error) {
 	if err := s.uiRoutes(); err != nil {
 		return nil, err
 	}
-	s.mux.HandleFunc("/", s.notFound)
+	s.handle("/", http.HandlerFunc(s.notFound))
 	s.handler = s.recoverPanics(s.metrics.instrument(securityHeaders(s.mux)))
 	return s, nil
 }
@@ -120,7 +123,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // written as JSON.
 func (s *Server) api(method, pattern string, scope Scope, h handlerFunc) {
 	s.routes = append(s.routes, route{Method: method, Pattern: pattern, Scope: scope})
-	s.mux.Handle(method+" "+pattern, s.withAuth(scope, s.jsonErrors(h)))
+	s.handle(method+" "+pattern, s.withAuth(scope, s.jsonErrors(h)))
+}
+
+// handle registers h for pattern and records the pattern.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
 }
 
 // jsonErrors writes the error a handler returns.

@@ -81,38 +81,38 @@ func (s *Server) uiRoutes() error {
 		return err
 	}
 	files := http.StripPrefix("/ui/static/", http.FileServerFS(static))
-	s.mux.Handle("GET /ui/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /ui/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		files.ServeHTTP(w, r)
 	}))
-	s.mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /ui/{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/customers", http.StatusSeeOther)
-	})
-	s.mux.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.handle("GET /ui", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/customers", http.StatusSeeOther)
-	})
-	s.mux.HandleFunc("GET /ui/login", u.loginForm)
-	s.mux.HandleFunc("POST /ui/login", u.login)
-	s.mux.Handle("POST /ui/logout", u.page(u.logout))
+	}))
+	s.handle("GET /ui/login", http.HandlerFunc(u.loginForm))
+	s.handle("POST /ui/login", http.HandlerFunc(u.login))
+	s.handle("POST /ui/logout", u.page(u.logout))
 
-	s.mux.Handle("GET /ui/customers", u.page(u.customers))
-	s.mux.Handle("GET /ui/customer", u.page(u.customer))
-	s.mux.Handle("POST /ui/customer/adjust", u.page(u.adjust))
-	s.mux.Handle("POST /ui/customer/adjustment/change", u.page(u.changeAdjustment))
-	s.mux.Handle("POST /ui/customer/adjustment/remove", u.page(u.removeAdjustment))
-	s.mux.Handle("GET /ui/customer/reset", u.page(u.customerResetForm))
-	s.mux.Handle("POST /ui/customer/reset", u.page(u.customerReset))
+	s.handle("GET /ui/customers", u.page(u.customers))
+	s.handle("GET /ui/customer", u.page(u.customer))
+	s.handle("POST /ui/customer/adjust", u.page(u.adjust))
+	s.handle("POST /ui/customer/adjustment/change", u.page(u.changeAdjustment))
+	s.handle("POST /ui/customer/adjustment/remove", u.page(u.removeAdjustment))
+	s.handle("GET /ui/customer/reset", u.page(u.customerResetForm))
+	s.handle("POST /ui/customer/reset", u.page(u.customerReset))
 
-	s.mux.Handle("GET /ui/program", u.page(u.program))
-	s.mux.Handle("POST /ui/program/expiry", u.page(u.programExpiry))
-	s.mux.Handle("POST /ui/program/reset", u.page(u.programReset))
-	s.mux.Handle("POST /ui/program/import", u.upload(u.importFile))
-	s.mux.Handle("GET /ui/program/export", u.page(u.exportFile))
+	s.handle("GET /ui/program", u.page(u.program))
+	s.handle("POST /ui/program/expiry", u.page(u.programExpiry))
+	s.handle("POST /ui/program/reset", u.page(u.programReset))
+	s.handle("POST /ui/program/import", u.upload(u.importFile))
+	s.handle("GET /ui/program/export", u.page(u.exportFile))
 
-	s.mux.Handle("GET /ui/prizes", u.page(u.prizes))
-	s.mux.Handle("GET /ui/parked", u.page(u.parked))
-	s.mux.Handle("GET /ui/connectors", u.page(u.connectors))
-	s.mux.Handle("GET /ui/reports", u.page(u.reports))
+	s.handle("GET /ui/prizes", u.page(u.prizes))
+	s.handle("GET /ui/parked", u.page(u.parked))
+	s.handle("GET /ui/connectors", u.page(u.connectors))
+	s.handle("GET /ui/reports", u.page(u.reports))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
@@ -119,7 +120,7 @@ func uiMaskSubject(s string) string {
 	if rest, ok := strings.CutPrefix(s, "actions:"); ok {
 		prefix, s = "actions:", rest
 	}
-	return prefix + ledger.Ident(s).Masked()
+	return prefix + mask.Ident(s)
 }
 
 // connectors shows the scheduled jobs' status.

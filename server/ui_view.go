@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
@@ -220,12 +221,7 @@ func (v *uiView) ExpiryDay(t *time.Time) string {
 func (v *uiView) Duration(d time.Duration) string { return d.Round(time.Second).String() }
 
 // Masked is an identifier fit for a page that must not show card numbers.
-func (v *uiView) Masked(s string) string {
-	if _, _, ok := strings.Cut(s, ":"); !ok {
-		return s
-	}
-	return ledger.Ident(s).Masked()
-}
+func (v *uiView) Masked(s string) string { return mask.Ident(s) }
 
 // URL is path with the page's program and the pairs given (key, value,
 // key, value ...); empty values are left out.

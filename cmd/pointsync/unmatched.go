@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/pointsync/pointsync/internal/mask"
 )
 
 // runUnmatched lists what reconciliation parked: orders whose customer or
@@ -28,6 +30,11 @@ func runUnmatched(ctx context.Context, a *app, args []string) error {
 	parked, err := e.ledger.Parked(ctx, p.ID)
 	if err != nil {
 		return err
+	}
+	// A subject and what it waits for may be a card: the listing shows
+	// its last four digits, as the API and the admin UI do.
+	for i := range parked {
+		parked[i].Subject, parked[i].Parked, parked[i].Waiting = mask.Text(parked[i].Subject), mask.Text(parked[i].Parked), mask.Text(parked[i].Waiting)
 	}
 	if *asJSON {
 		type row struct {

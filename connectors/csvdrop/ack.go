@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/mask"
 )
 
 // Ack moves a finished file out of processing/: to
@@ -96,7 +96,7 @@ func (s *Source) Ack(ctx context.Context, b connectors.Batch, rejects []connecto
 		s.log.Info("drop file is a duplicate: the same content was applied before, nothing of it is applied again",
 			zap.String("file", name), zap.String("key", c.key()), zap.String("to", rel))
 	case c.whole != "":
-		s.log.Info("drop file rejected", zap.String("file", name), zap.Int("line", c.line), zap.String("reason", maskDigits(c.whole)),
+		s.log.Info("drop file rejected", zap.String("file", name), zap.Int("line", c.line), zap.String("reason", mask.Digits(c.whole)),
 			zap.Int("rejected", len(report)), zap.String("to", rel))
 	default:
 		s.log.Info("drop file finished", zap.String("file", name), zap.Int64("rows", c.rows), zap.Int("rejected", len(rejects)), zap.String("to", rel))
@@ -162,31 +162,4 @@ func (s *Source) removeMarker(name string) {
 	if err := os.Remove(filepath.Join(s.inbox, name+s.o.Marker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("cannot remove the marker of a finished file", zap.String("file", name+s.o.Marker), zap.Error(err))
 	}
-}
-
-// maskDigits hides all but the last four digits of any run of eight or
-// more: a header line or a reason may hold a card number, which logs
-// must not.
-func maskDigits(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if run >= 8 {
-			b.WriteString(strings.Repeat("*", run-4))
-			b.WriteString(s[end-4 : end])
-		} else {
-			b.WriteString(s[end-run : end])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
 }

@@ -776,21 +776,6 @@ func TestFetchArguments(t *testing.T) {
 	}
 }
 
-func TestMaskDigits(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"line 12, 1234567 rows", "line 12, 1234567 rows"},
-		{`unknown column "0420001234567"`, `unknown column "*********4567"`},
-		{"12345678", "****5678"},
-		{"a12345678b99", "a****5678b99"},
-	}
-	for _, tt := range tests {
-		if got := maskDigits(tt.in); got != tt.want {
-			t.Errorf("maskDigits(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // The card number in a header line (a file without a header) must not
 // reach the log; the report keeps it for the operator.
 func TestNoCardNumberInLogs(t *testing.T) {

@@ -56,18 +56,41 @@ func isNameByte(c byte) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
+// SeveralError is a query that holds more than one statement: a
+// connector runs one SELECT, and a second statement after a ';' could
+// write. Line and Column (from 1, columns in characters) are where the
+// second one starts.
+type SeveralError struct {
+	Line, Column int
+}
+
+func (e *SeveralError) Error() string {
+	return fmt.Sprintf("line %d:%d: a second statement after ';': the query must be one SELECT (a ';' at its end is allowed)", e.Line, e.Column)
+}
+
 // Parse finds the :name placeholders of an operator's query. Placeholders
 // inside '...' and N'...' strings, "..." / [..] / `..` quoted
 // identifiers, -- and /* */ comments are not placeholders; `::` and `:=`
 // are not placeholders. Errors (unterminated string, quoted identifier or
-// comment; empty query) say line:column.
+// comment; empty query; more than one statement) say line:column.
 func Parse(text string) (*Query, error) {
 	q := &Query{}
 	var (
 		b       strings.Builder // the text part being read
 		content bool            // something other than spaces and comments was seen
+		stmt    bool            // ... since the last ';' outside strings and comments
+		ended   bool            // a ';' ended a statement that had content
 		seen    = map[string]bool{}
 	)
+	// begin notes content at offset off: a second statement is an error.
+	begin := func(off int) error {
+		if !stmt && ended {
+			line, col := position(text, off)
+			return &SeveralError{Line: line, Column: col}
+		}
+		content, stmt = true, true
+		return nil
+	}
 	// skipQuoted reads from i, the opening character, to its closing one,
 	// which is doubled to stand for itself; it returns the index after it.
 	skipQuoted := func(i int, closing byte, what string) (int, error) {
@@ -138,25 +161,37 @@ func Parse(text string) (*Query, error) {
 				j++
 			}
 			name := text[i+1 : j]
+			if err := begin(start); err != nil {
+				return nil, err
+			}
 			q.parts = append(q.parts, b.String(), name)
 			b.Reset()
 			if !seen[name] {
 				seen[name] = true
 				q.names = append(q.names, name)
 			}
-			content = true
 			i = j
+			continue
+		case c == ';':
+			ended = ended || stmt
+			stmt = false
+			i++
+			b.WriteString(text[start:i])
 			continue
 		default:
 			_, size := utf8.DecodeRuneInString(text[i:])
 			i += size
 			if c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' {
-				content = true
+				if err := begin(start); err != nil {
+					return nil, err
+				}
 			}
 			b.WriteString(text[start:i])
 			continue
 		}
-		content = true
+		if err := begin(start); err != nil {
+			return nil, err
+		}
 		b.WriteString(text[start:i])
 	}
 	if !content {
