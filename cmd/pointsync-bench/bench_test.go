@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/pointsync/pointsync/internal/testdb"
+)
+
+// TestBenchTiny runs the whole bench at a tiny size, every measure and
+// the ten times larger ingest, its children included (this test binary
+// run again), with CPU profiles, so that it cannot rot:
+// each measure checks the product did all the work it was given (every
+// receipt applied or rejected as generated, every order and document
+// applied, every read and reservation answered as expected) or fails.
+// With POINTSYNC_TEST_MYSQL_DSN it runs on MySQL too.
+func TestBenchTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every measure of the bench; skipped with -short")
+	}
+	backend := "sqlite"
+	if os.Getenv(testdb.Env) != "" {
+		backend = "both"
+	}
+	dir := t.TempDir()
+	var out, log bytes.Buffer
+	args := []string{"-backend", backend, "-rows", "200", "-rss-x10", "-orders", "100", "-rounds", "2", "-customers", "200", "-movements", "2000",
+		"-clients", "4", "-duration", "200ms", "-warmup", "100ms", "-dir", dir, "-cpuprofile", dir + "/profiles"}
+	if code := benchMain(context.Background(), args, &out, &log); code != 0 {
+		t.Fatalf("pointsync-bench %s: exit %d\n%s\n%s", strings.Join(args, " "), code, log.String(), out.String())
+	}
+	backends := []string{backendSQLite}
+	if backend == "both" {
+		backends = append(backends, backendMySQL)
+	}
+	table := out.String()
+	for _, be := range backends {
+		for _, m := range []string{"drop ingest", "drop ingest x10", "reconciliation", "balance read p99", "balance read p50", "balance reads", "reservations", "raw durable commits, 1 writer"} {
+			if !strings.Contains(table, "| "+m+" ") || !strings.Contains(table, "| "+be+" ") {
+				t.Errorf("the table has no row %q on %s:\n%s", m, be, table)
+			}
+		}
+		for _, p := range []string{"ingest", "ingest-x10", "reconcile", "reads", "reserve"} {
+			if fi, err := os.Stat(dir + "/profiles/" + p + "-" + be + ".pprof"); err != nil || fi.Size() == 0 {
+				t.Errorf("no CPU profile of %s on %s: %v", p, be, err)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Log(log.String())
+	}
+	t.Logf("the table (figures of a tiny run on a shared machine, not to quote):\n%s", table)
+}

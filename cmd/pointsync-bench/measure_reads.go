@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+)
+
+// readTargetP99 is issue 8's target for a balance read through the API.
+const readTargetP99 = 5 * time.Millisecond
+
+// readLedger is the ledger the reads and then the reservations run on,
+// built once per backend.
+type readLedger struct {
+	store *store
+	plan  ledgerPlan
+	setup time.Duration
+	size  int64
+}
+
+func (b *bench) readLedger(ctx context.Context, backend string) (*readLedger, error) {
+	if rl, ok := b.ledgers[backend]; ok {
+		return rl, nil
+	}
+	s, err := b.store(ctx, "ledger", backend)
+	if err != nil {
+		return nil, err
+	}
+	rl := &readLedger{store: s, plan: ledgerPlan{Customers: b.o.customers, Movements: b.o.movements, Seed: b.o.seed, Now: time.Now().UTC()}}
+	if err := s.migrate(ctx, benchProgram); err != nil {
+		return nil, err
+	}
+	db, err := s.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	start := time.Now()
+	fmt.Fprintf(b.log, "   building a ledger of %s customers and %s movements (direct SQL in the ledger's schema)\n", thousands(int64(rl.plan.Customers)), thousands(int64(rl.plan.Movements)))
+	if err := buildLedgerSQL(ctx, db, backend, rl.plan, b.log); err != nil {
+		return nil, err
+	}
+	rl.setup = time.Since(start)
+	if rl.size, err = s.size(ctx); err != nil {
+		return nil, err
+	}
+	b.note("ledger on %s for reads and reservations: %s customers, %s movements, built in %s by direct SQL inserts in the ledger's schema (setup only; the rows the ledger's API writes for the same requests), %s",
+		backend, thousands(int64(rl.plan.Customers)), thousands(int64(rl.plan.Movements)), rl.setup.Round(time.Second), mib(rl.size))
+	b.ledgers[backend] = rl
+	return rl, nil
+}
+
+// serve starts a serve child on the ledger with a new token.
+func (b *bench) serve(ctx context.Context, rl *readLedger, name string) (*serverChild, *apiClient, error) {
+	raw := make([]byte, 24)
+	_, _ = crand.Read(raw)
+	token := hex.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(token))
+	config, err := serverConfig(rl.store, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return nil, nil, err
+	}
+	args := append([]string{"-config", config}, b.profileArgs(name+"-"+rl.store.backend)...)
+	srv, err := startServer(ctx, filepath.Join(rl.store.dir, name+"-server.log"), args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, newAPIClient(srv.addr, token, b.o.clients), nil
+}
+
+// reads is measure 3: balance reads through the HTTP API.
+func (b *bench) reads(ctx context.Context, backend string) error {
+	rl, err := b.readLedger(ctx, backend)
+	if err != nil {
+		return err
+	}
+	p := rl.plan
+	limit, err := b.rawReads(ctx, rl)
+	if err != nil {
+		return err
+	}
+	srv, api, err := b.serve(ctx, rl, "reads")
+	if err != nil {
+		return err
+	}
+	load := runLoad(ctx, b.o.clients, b.o.warmup, b.o.duration, b.o.seed, func(ctx context.Context, _, _ int, rng *rand.Rand) error {
+		return api.call(ctx, "GET", fmt.Sprintf("/api/v1/programs/%s/customers/%s/balance", benchProgram, p.ident(rng.IntN(p.Customers))), "", 200)
+	})
+	api.close()
+	rss, err := srv.stop()
+	if err != nil {
+		return err
+	}
+	if load.errs > 0 {
+		return fmt.Errorf("%d balance reads failed; the first: %s", load.errs, load.firstErr)
+	}
+	p99, p50 := load.percentile(99), load.percentile(50)
+	b.add(result{measure: "balance read p99", backend: backend, figure: ms(p99), peakRSS: rss,
+		target: "< " + ms(readTargetP99), met: yes(p99 < readTargetP99)})
+	b.add(result{measure: "balance read p50", backend: backend, figure: ms(p50)})
+	b.add(result{measure: "balance reads", backend: backend, figure: rate(load.perSecond(), "reads"),
+		limit: rate(limit.perSecond(), "reads") + " (the same queries on the storage)", ratio: load.perSecond() / limit.perSecond()})
+	b.note("balance reads on %s: %d connections on 127.0.0.1 for %s after %s of warm-up, %s reads of random customers among %s; the limit runs the ledger's three queries of a balance (identifier, account, lots by expiry) in a read transaction on the ledger's read pool, p50 %s, p99 %s",
+		backend, b.o.clients, b.o.duration, b.o.warmup, thousands(int64(load.done)), thousands(int64(p.Customers)), ms(limit.percentile(50)), ms(limit.percentile(99)))
+	return nil
+}
+
+// rawReads is the limit of the reads: the queries of a balance read
+// straight on the storage, with the ledger's read pool.
+func (b *bench) rawReads(ctx context.Context, rl *readLedger) (loadResult, error) {
+	s, p := rl.store, rl.plan
+	var db *sql.DB
+	var err error
+	var opts *sql.TxOptions
+	if s.backend == backendSQLite {
+		db, err = openSQLite(s.path, false, true)
+		if err == nil {
+			db.SetMaxOpenConns(8) // the ledger's read pool
+			db.SetMaxIdleConns(8)
+		}
+	} else {
+		db, err = s.open(false)
+		if err == nil {
+			db.SetMaxOpenConns(32) // the ledger's pool
+			db.SetMaxIdleConns(32)
+		}
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer db.Close()
+	now := time.Now().UnixMicro()
+	res := runLoad(ctx, b.o.clients, b.o.warmup, b.o.duration, b.o.seed, func(ctx context.Context, _, _ int, rng *rand.Rand) error {
+		tx, err := db.BeginTx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		var cid, id, prov, spent, expired, debt int64
+		if err := tx.QueryRowContext(ctx, "SELECT customer_id FROM identifiers WHERE ident = ?", string(p.ident(rng.IntN(p.Customers)))).Scan(&cid); err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, "SELECT id, provisional, spent, expired, debt FROM accounts WHERE program = ? AND customer_id = ?", benchProgram, cid).
+			Scan(&id, &prov, &spent, &expired, &debt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT expires_at, SUM(remaining) FROM lots WHERE account_id = ? AND remaining > 0 GROUP BY expires_at", id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var earned int64
+		for rows.Next() {
+			var exp, n int64
+			if err := rows.Scan(&exp, &n); err != nil {
+				return err
+			}
+			if exp > now {
+				earned += n
+			}
+		}
+		return rows.Err()
+	})
+	if res.errs > 0 {
+		return res, fmt.Errorf("%d raw balance queries failed; the first: %s", res.errs, res.firstErr)
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
