@@ -187,7 +187,7 @@ func (b builder) export(ec configs.ExportJob) (_ *job, closer connectors.Closer,
 		if err != nil {
 			return nil, nil, err
 		}
-		t := &tillFiles{ledger: b.ledger, program: p, path: ec.Path, stores: ec.Stores, dialect: d}
+		t := &tillFiles{ledger: b.ledger, program: p, path: ec.Path, stores: ec.Stores, dialect: d, guard: leaseGuard(b.ledger)}
 		j.run = t.run
 		j.probe = t.probe
 	case configs.ExportHTTPPush:
@@ -199,16 +199,16 @@ func (b builder) export(ec configs.ExportJob) (_ *job, closer connectors.Closer,
 			return nil, nil, err
 		}
 		ps := &pusher{name: ec.Name, ledger: b.ledger, program: p.ID, movements: ec.What == configs.PushMovements, sink: s,
-			batch: ec.HTTP.BatchSize, log: b.log}
+			batch: ec.HTTP.BatchSize, log: b.log, guard: leaseGuard(b.ledger)}
 		j.run = ps.run
 	case configs.ExportSQLTable:
 		t, err := sqlsource.NewTable(sqlsource.TableOptions{Name: ec.Name, DSN: ec.SQL.DSN.Reveal(), Table: ec.SQL.Table,
 			Identifier: ec.SQL.Identifier, Columns: ec.SQL.Columns, Amount: p.Unit == rules.UnitAmount, BatchSize: ec.SQL.BatchSize,
-			Timeout: ec.SQL.Timeout, Logger: b.log.With(zap.String("job", ec.Name))})
+			Timeout: ec.SQL.Timeout, Logger: b.log.With(zap.String("job", ec.Name)), Guard: leaseGuard(b.ledger)})
 		if err != nil {
 			return nil, nil, err
 		}
-		ps := &pusher{name: ec.Name, ledger: b.ledger, program: p.ID, sink: t, batch: ec.SQL.BatchSize, log: b.log}
+		ps := &pusher{name: ec.Name, ledger: b.ledger, program: p.ID, sink: t, batch: ec.SQL.BatchSize, log: b.log, guard: leaseGuard(b.ledger)}
 		j.run = ps.run
 		j.probe = t.Probe
 		closer = t

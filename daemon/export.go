@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -64,9 +65,43 @@ func WriteBalances(ctx context.Context, l *ledger.Ledger, p rules.Program, d csv
 	return n, bw.Flush()
 }
 
+// leaseGuard is the check an export makes right before it writes outside
+// the ledger (a file, a shop's table, a webservice). On a ledger fenced
+// with a lease (daemons sharing a MySQL ledger, sync --once there) it
+// fails with ledger.ErrLeaseLost unless the lease is surely this
+// process's, by this host's clock, for a third of its TTL more: renewals
+// come every third, so a lease with less left is one the daemon is about
+// to count as lost. The ledger's fence keeps a daemon that lost its lease
+// from writing to the ledger; only this check keeps it from writing
+// elsewhere, so that a daemon that stalled (frozen, paused) while a
+// standby took over does not, on resuming, overwrite the standby's newer
+// figures with its older ones. A stall between the check and the write
+// itself is not covered: nothing outside the ledger takes part in the
+// fence. On an unfenced ledger it passes.
+func leaseGuard(l *ledger.Ledger) func() error {
+	return func() error {
+		lease := l.Fence()
+		if lease == nil {
+			return nil
+		}
+		left := time.Until(lease.ValidUntil())
+		if margin := lease.TTL() / 3; left < margin {
+			return fmt.Errorf("%w: the ledger's lease (fence %d) is not surely this daemon's for another %s (%s left by this host's clock): nothing written",
+				ledger.ErrLeaseLost, lease.Fence(), margin, max(left, 0).Round(time.Millisecond))
+		}
+		return nil
+	}
+}
+
 // WriteFileAtomic writes a file through a temporary name in the same
 // folder and renames it into place, so a till never reads half a file.
 func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	return writeFileAtomic(path, write, nil)
+}
+
+// writeFileAtomic is WriteFileAtomic that, when guard is set, asks it
+// right before the rename and leaves the old file when it fails.
+func writeFileAtomic(path string, write func(io.Writer) error, guard func() error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -82,6 +117,9 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	if err == nil {
 		err = os.Chmod(tmp.Name(), 0o644)
 	}
+	if err == nil && guard != nil {
+		err = guard()
+	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
@@ -96,6 +134,7 @@ type tillFiles struct {
 	path    string
 	stores  []string
 	dialect csvio.Dialect
+	guard   func() error // leaseGuard, before each file replaces the old one
 }
 
 // probe checks that every file's folder takes new files (the nearest
@@ -142,11 +181,11 @@ func (t *tillFiles) run(_, abort context.Context) (outcome, error) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return out, err
 		}
-		err := WriteFileAtomic(p, func(w io.Writer) error {
+		err := writeFileAtomic(p, func(w io.Writer) error {
 			n, err := WriteBalances(abort, t.ledger, t.program, t.dialect, w, true)
 			out.Rows += int64(n)
 			return err
-		})
+		}, t.guard)
 		if err != nil {
 			return out, fmt.Errorf("write %s: %w", p, err)
 		}
@@ -165,6 +204,7 @@ type pusher struct {
 	sink      connectors.Sink // movements: a movementSink
 	batch     int
 	log       *zap.Logger
+	guard     func() error // leaseGuard, before each write to the sink
 }
 
 // movementSink is a sink that takes movements as well as balances.
@@ -173,6 +213,14 @@ type movementSink interface {
 }
 
 func (p *pusher) cursorName() string { return "export:" + p.name }
+
+// check runs the guard, if any, right before a write to the sink.
+func (p *pusher) check() error {
+	if p.guard == nil {
+		return nil
+	}
+	return p.guard()
+}
 
 func (p *pusher) run(stop, abort context.Context) (outcome, error) {
 	var out outcome
@@ -223,6 +271,9 @@ func (p *pusher) push(ctx context.Context, after int64) (int, int64, error) {
 			if !ok {
 				return 0, after, fmt.Errorf("export %s cannot push movements", p.name)
 			}
+			if err := p.check(); err != nil {
+				return 0, after, err
+			}
 			if err := ms.WriteMovements(ctx, items); err != nil {
 				return 0, after, err
 			}
@@ -254,6 +305,9 @@ func (p *pusher) push(ctx context.Context, after int64) (int, int64, error) {
 			item.Expiring = append(item.Expiring, connectors.Expiring{Date: x.Date, Points: x.Points})
 		}
 		items = append(items, item)
+	}
+	if err := p.check(); err != nil {
+		return 0, after, err
 	}
 	if err := p.sink.Write(ctx, items); err != nil {
 		return 0, after, err

@@ -346,6 +346,12 @@ func (l *Ledger) SetFence(lease *Lease) {
 	l.fence.Store(lease)
 }
 
+// Fence is the lease the ledger is fenced with (SetFence), nil when it
+// is not fenced. Writes outside the ledger (exports to files and other
+// databases) check its ValidUntil before they write: nothing else keeps
+// a process that lost the lease from making them.
+func (l *Ledger) Fence() *Lease { return l.fence.Load() }
+
 // checkFence is the first statement of a write transaction on a fenced
 // ledger. On MySQL it share-locks the lease's fence row until the
 // transaction ends: a taker must lock that row to change it, so it waits.

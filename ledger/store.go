@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,15 @@ type Options struct {
 	Synchronous string
 	// BusyTimeout is how long SQLite waits for a lock (default 10s).
 	BusyTimeout time.Duration
+	// StallTimeout, on MySQL, is how long the server waits for the next
+	// statement of a connection before it closes it and rolls back its
+	// transaction (the session's wait_timeout, in whole seconds, at least
+	// one). Daemons sharing the ledger set it to daemon.lease_ttl: a
+	// daemon stalled in the middle of a fenced transaction (frozen, cut
+	// off from the database) holds the lease's fence row, and no standby
+	// could take the lease over until it resumed. 0, or wait_timeout in
+	// the DSN, keeps that setting.
+	StallTimeout time.Duration
 	// Programs the ledger accepts writes for.
 	Programs []Program
 	// Clock gives "now"; nil means time.Now. Tests inject their own.
@@ -178,6 +188,9 @@ func (l *Ledger) openMySQL(o Options) error {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
+	if _, set := cfg.Params["wait_timeout"]; o.StallTimeout > 0 && !set {
+		cfg.Params["wait_timeout"] = strconv.FormatInt(max(1, int64((o.StallTimeout+time.Second-1)/time.Second)), 10)
+	}
 	// Arguments are sent inside the statement text, escaped by the driver
 	// for the connection's charset: one round trip per statement.
 	cfg.InterpolateParams = true
@@ -192,6 +205,10 @@ func (l *Ledger) openMySQL(o Options) error {
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxLifetime(30 * time.Minute)
+	if o.StallTimeout > 0 {
+		// The pool lets idle connections go before the server closes them.
+		db.SetConnMaxIdleTime(o.StallTimeout / 2)
+	}
 	if err := db.Ping(); err != nil {
 		db.Close()
 		return fmt.Errorf("ledger: connect to MySQL at %s: %w", cfg.Addr, err)

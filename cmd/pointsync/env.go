@@ -140,8 +140,11 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*env, error) {
 		DSN:         cfg.Ledger.DSN.Reveal(),
 		Synchronous: cfg.Ledger.Synchronous,
 		BusyTimeout: cfg.Ledger.BusyTimeout,
-		Programs:    lp,
-		Logger:      log,
+		// A daemon stalled inside a transaction must not keep a standby
+		// from taking the lease over for longer than the lease lasts.
+		StallTimeout: cfg.Daemon.LeaseTTL,
+		Programs:     lp,
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, err

@@ -51,6 +51,10 @@ type TableOptions struct {
 	BatchSize int           // rows per INSERT; 0 = DefaultBatchSize
 	Timeout   time.Duration // per statement; 0 = DefaultTimeout
 	Logger    *zap.Logger
+	// Guard, when set, is asked right before each INSERT; its error
+	// stops the write there (the daemon checks that it still holds the
+	// ledger's lease, so that one that lost it writes no stale figures).
+	Guard func() error
 }
 
 // tableCol is a figure written and its column.
@@ -76,6 +80,7 @@ type Table struct {
 	batch   int
 	timeout time.Duration
 	log     *zap.Logger
+	guard   func() error
 }
 
 var (
@@ -91,7 +96,7 @@ func NewTable(o TableOptions) (*Table, error) {
 	if strings.TrimSpace(o.Name) == "" {
 		return nil, errors.New("sql table: the name is empty")
 	}
-	t := &Table{name: o.Name, dsn: o.DSN, amount: o.Amount, batch: o.BatchSize, timeout: o.Timeout, log: o.Logger}
+	t := &Table{name: o.Name, dsn: o.DSN, amount: o.Amount, batch: o.BatchSize, timeout: o.Timeout, log: o.Logger, guard: o.Guard}
 	if strings.TrimSpace(o.DSN) == "" {
 		return fail(errors.New("the DSN is empty: give the shop database's address and credentials"))
 	}
@@ -218,6 +223,11 @@ func (t *Table) Write(ctx context.Context, items []connectors.Balance) error {
 		args := make([]any, 0, (end-start)*t.params())
 		for _, r := range rows[start:end] {
 			args = t.appendRow(args, r.customer, r.b)
+		}
+		if t.guard != nil {
+			if err := t.guard(); err != nil {
+				return fmt.Errorf("sql table %q: rows %d to %d of %d not written into %s: %w", t.name, start+1, end, len(rows), t.quoted, err)
+			}
 		}
 		ctx, cancel := context.WithTimeout(ctx, t.timeout)
 		_, err := t.db.ExecContext(ctx, t.insert(end-start), args...)
