@@ -65,6 +65,7 @@ type ui struct {
 	byID     map[string]*uiProgram
 	origin   *http.CrossOriginProtection
 	randMu   sync.Mutex
+	refs     *uiRefs
 }
 
 // uiRoutes registers the admin web UI under /ui/ unless server.ui.disabled.
@@ -139,6 +140,9 @@ func newUI(s *Server) (*ui, error) {
 		return nil, err
 	}
 	u.pages = pages
+	if u.refs, err = newUIRefs(lockedReader{&u.randMu, s.rand}); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 

@@ -62,7 +62,7 @@ type uiAdjustPreview struct {
 
 // customer shows one customer of the program.
 func (u *ui) customer(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, err := uiCustomerParam(r.FormValue("customer"))
+	id, err := u.customerParam(r.FormValue("customer"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,9 @@ func (u *ui) showCustomer(w http.ResponseWriter, r *http.Request, v *uiView, sta
 		pg.Older = rows[len(rows)-1].ID
 	}
 	pg.Movements = rows
-	v.Customer = string(id)
+	if err := v.setCustomer(id); err != nil {
+		return err
+	}
 	return u.render(w, v, status, "customer", pg)
 }
 
@@ -236,7 +238,7 @@ func (v *uiView) parseExpiry(s string) (*time.Time, error) {
 
 // adjust previews or saves a new adjustment.
 func (u *ui) adjust(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, err := uiCustomerParam(r.PostForm.Get("customer"))
+	id, err := u.customerParam(r.PostForm.Get("customer"))
 	if err != nil {
 		return err
 	}
@@ -291,7 +293,11 @@ func (u *ui) adjust(w http.ResponseWriter, r *http.Request, v *uiView) error {
 // done redirects to the customer page announcing what happened.
 func (u *ui) done(w http.ResponseWriter, r *http.Request, v *uiView, id ledger.Ident, what string, res ledger.Result) error {
 	q := uiDone(v, what, res, 0)
-	q.Set("customer", string(id))
+	ref, err := u.refs.ref(id)
+	if err != nil {
+		return err
+	}
+	q.Set("customer", ref)
 	uiRedirect(w, r, "/ui/customer", q)
 	return nil
 }
@@ -307,8 +313,8 @@ func (u *ui) logWrite(r *http.Request, v *uiView, what string, acct ledger.Accou
 
 // adjustmentForm reads the customer and movement of a change or remove
 // form.
-func uiAdjustmentForm(r *http.Request) (ledger.Ident, int64, string, error) {
-	id, err := uiCustomerParam(r.PostForm.Get("customer"))
+func (u *ui) adjustmentForm(r *http.Request) (ledger.Ident, int64, string, error) {
+	id, err := u.customerParam(r.PostForm.Get("customer"))
 	if err != nil {
 		return "", 0, "", err
 	}
@@ -322,7 +328,7 @@ func uiAdjustmentForm(r *http.Request) (ledger.Ident, int64, string, error) {
 
 // changeAdjustment sets an adjustment to new points.
 func (u *ui) changeAdjustment(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, mv, key, err := uiAdjustmentForm(r)
+	id, mv, key, err := u.adjustmentForm(r)
 	if err != nil {
 		return err
 	}
@@ -348,7 +354,7 @@ func (u *ui) changeAdjustment(w http.ResponseWriter, r *http.Request, v *uiView)
 
 // removeAdjustment takes an adjustment back.
 func (u *ui) removeAdjustment(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, mv, key, err := uiAdjustmentForm(r)
+	id, mv, key, err := u.adjustmentForm(r)
 	if err != nil {
 		return err
 	}
@@ -385,7 +391,7 @@ type uiCustomerResetPage struct {
 // customerResetForm asks to confirm a customer's reset, repeating what it
 // will do.
 func (u *ui) customerResetForm(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, err := uiCustomerParam(r.FormValue("customer"))
+	id, err := u.customerParam(r.FormValue("customer"))
 	if err != nil {
 		return err
 	}
@@ -397,7 +403,9 @@ func (u *ui) customerResetForm(w http.ResponseWriter, r *http.Request, v *uiView
 	if err != nil {
 		return err
 	}
-	v.Customer = string(id)
+	if err := v.setCustomer(id); err != nil {
+		return err
+	}
 	return u.render(w, v, http.StatusOK, "customer_reset", uiCustomerResetPage{Customer: id, Balance: bal, Key: key})
 }
 
@@ -412,7 +420,7 @@ func (u *ui) balance(ctx context.Context, v *uiView, id ledger.Ident) (ledger.Ba
 
 // customerReset zeroes a customer's account once confirmed.
 func (u *ui) customerReset(w http.ResponseWriter, r *http.Request, v *uiView) error {
-	id, err := uiCustomerParam(r.PostForm.Get("customer"))
+	id, err := u.customerParam(r.PostForm.Get("customer"))
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,11 @@ func (u *ui) customers(w http.ResponseWriter, r *http.Request, v *uiView) error 
 	}
 	pg.Total = res.Total
 	for _, row := range res.Rows {
-		cr := uiCustomerListRow{CustomerRow: row, URL: v.URL("/ui/customer", "customer", string(row.Customer))}
+		ref, err := u.refs.ref(row.Customer)
+		if err != nil {
+			return err
+		}
+		cr := uiCustomerListRow{CustomerRow: row, URL: v.URL("/ui/customer", "customer", ref)}
 		if len(row.Expiring) > 0 {
 			cr.Next = &row.Expiring[0]
 		}

@@ -47,7 +47,7 @@ func (u *ui) prizes(w http.ResponseWriter, r *http.Request, v *uiView) error {
 		}
 	}
 	if s := r.FormValue("customer"); s != "" {
-		id, err := uiCustomerParam(s)
+		id, err := u.customerParam(s)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,9 @@ func (u *ui) prizes(w http.ResponseWriter, r *http.Request, v *uiView) error {
 			return err
 		}
 		pg.Customer, pg.Earned, pg.Entries = id, bal.Earned, entries
-		v.Customer = string(id)
+		if err := v.setCustomer(id); err != nil {
+			return err
+		}
 	}
 	return u.render(w, v, http.StatusOK, "prizes", pg)
 }

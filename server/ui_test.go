@@ -1008,15 +1008,15 @@ func TestUICustomerList(t *testing.T) {
 		want  []string
 	}{
 		// web:7 is listed by its first identifier, email:anna@example.com.
-		{"", []string{"card:0420001234", "email:anna@example.com", "erp:C0042"}},
-		{"&min_earned=500", []string{"card:0420001234", "erp:C0042"}},
-		{"&min_earned=500&max_earned=2000", []string{"card:0420001234"}},
-		{"&sort=earned&desc=1", []string{"erp:C0042", "card:0420001234", "email:anna@example.com"}},
-		{"&sort=earned", []string{"email:anna@example.com", "card:0420001234", "erp:C0042"}},
-		{"&sort=customer&desc=1", []string{"erp:C0042", "email:anna@example.com", "card:0420001234"}},
+		{"", []string{"card:******1234", "email:anna@example.com", "erp:C0042"}},
+		{"&min_earned=500", []string{"card:******1234", "erp:C0042"}},
+		{"&min_earned=500&max_earned=2000", []string{"card:******1234"}},
+		{"&sort=earned&desc=1", []string{"erp:C0042", "card:******1234", "email:anna@example.com"}},
+		{"&sort=earned", []string{"email:anna@example.com", "card:******1234", "erp:C0042"}},
+		{"&sort=customer&desc=1", []string{"erp:C0042", "email:anna@example.com", "card:******1234"}},
 		{"&min_provisional=1", []string{"email:anna@example.com"}},
 		{"&q=web:7", []string{"email:anna@example.com"}},
-		{"&q=card:0420", []string{"card:0420001234"}},
+		{"&q=card:0420", []string{"card:******1234"}},
 	} {
 		p := c.get("/ui/customers?program=loyalty" + tc.query)
 		if p.Status != http.StatusOK {
@@ -1105,6 +1105,62 @@ func TestUIChartScale(t *testing.T) {
 		bottom, step := uiOutstandingScale(tc.lo, tc.hi)
 		if bottom > min(tc.lo, 0) || bottom+step*chartTicks < tc.hi || step <= 0 || bottom%step != 0 {
 			t.Errorf("uiOutstandingScale(%d, %d) = %d, %d: does not cover the range on step multiples", tc.lo, tc.hi, bottom, step)
+		}
+	}
+}
+
+// TestUICardNumbersMasked: no page shows a card number beyond its last
+// four digits, in its text, its links or its forms; the customer list's
+// link still opens the customer, and a reference tampered with or made by
+// another server is refused with a message instead of another customer.
+func TestUICardNumbersMasked(t *testing.T) {
+	ts := newTestServer(t)
+	seedUI(t, ts)
+	c := newUIClient(ts)
+	c.mustLogin()
+	const card = "0420001234"
+	list := c.get("/ui/customers?program=loyalty")
+	m := regexp.MustCompile(`<a href="(/ui/customer\?[^"]*)">card:\*{6}1234</a>`).FindStringSubmatch(list.Body)
+	if m == nil {
+		t.Fatalf("no masked link to the card's customer in the list:\n%s", uiText(list.Body))
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+	pages := map[string]uiAnswer{"list": list}
+	pages["customer"] = c.get(link)
+	if pages["customer"].Status != http.StatusOK || !strings.Contains(pages["customer"].Body, "1.200") {
+		t.Fatalf("the list's link %s: %d\n%s", link, pages["customer"].Status, uiText(pages["customer"].Body))
+	}
+	ref := regexp.MustCompile(`name="customer" value="([^"]+)"`).FindStringSubmatch(pages["customer"].Body)
+	if ref == nil || !strings.HasPrefix(ref[1], refPrefix) {
+		t.Fatalf("the customer page's forms carry %v; want a sealed reference", ref)
+	}
+	pages["reset"] = c.get("/ui/customer/reset?program=loyalty&customer=" + url.QueryEscape(ref[1]))
+	pages["prizes"] = c.get("/ui/prizes?program=loyalty&customer=" + url.QueryEscape(ref[1]))
+	pages["typed"] = c.get("/ui/customer?program=loyalty&customer=card:" + card)
+	pages["report"] = c.get("/ui/reports?program=loyalty&by=customer")
+	for name, p := range pages {
+		if p.Status != http.StatusOK {
+			t.Errorf("%s: %d\n%s", name, p.Status, uiText(p.Body))
+		}
+		if strings.Contains(p.Body, card) || strings.Contains(p.Body, "042000") {
+			t.Errorf("%s shows the card number:\n%s", name, p.Body)
+		}
+		if !strings.Contains(p.Body, "1234") {
+			t.Errorf("%s does not show the card's last four digits", name)
+		}
+	}
+	// A changed reference, or one sealed by another server, is refused.
+	other := newTestServer(t)
+	seedUI(t, other)
+	oc := newUIClient(other)
+	oc.mustLogin()
+	foreign := regexp.MustCompile(`name="customer" value="([^"]+)"`).FindStringSubmatch(oc.get("/ui/customer?program=loyalty&customer=card:" + card).Body)
+	tampered := []byte(ref[1])
+	tampered[len(tampered)-3] ^= 1
+	for _, bad := range []string{string(tampered), foreign[1], refPrefix, refPrefix + "!!"} {
+		p := c.get("/ui/customer?program=loyalty&lang=en&customer=" + url.QueryEscape(bad))
+		if p.Status != http.StatusBadRequest || !strings.Contains(uiText(p.Body), "no longer valid") {
+			t.Errorf("reference %q: %d\n%s", bad, p.Status, uiText(p.Body))
 		}
 	}
 }

@@ -246,6 +246,9 @@ func (v *uiView) LangURL(lang string) string {
 	q.Set("lang", lang)
 	q.Del("done")
 	q.Del("n")
+	if q.Has("customer") && v.Customer != "" {
+		q.Set("customer", v.Customer) // a typed card number goes on as a reference
+	}
 	p := v.req.URL.Path
 	if v.req.Method != http.MethodGet || v.Page == "error" {
 		// A page shown after a POST: switching goes to the page's GET form.
@@ -296,6 +299,8 @@ func (v *uiView) ReportKey(by, key string) string {
 		return v.Opt("source.", key)
 	case ledger.ReportByReason:
 		return v.Opt("reason.", key)
+	case ledger.ReportByCustomer:
+		return mask.Ident(key)
 	}
 	return key
 }
