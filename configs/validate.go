@@ -259,6 +259,10 @@ func checkLayout(layout string) error {
 	for _, d := range []time.Time{
 		time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC),
 		time.Date(2027, 1, 5, 0, 0, 0, 0, time.UTC), // single digits catch "1" and "2" layouts read as other fields
+		// The ends of the years a file may carry: a two-digit year
+		// writes 2200 as "00", read back as 2000.
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2200, 12, 31, 0, 0, 0, 0, time.UTC),
 	} {
 		s := d.Format(layout)
 		back, err := time.Parse(layout, s)

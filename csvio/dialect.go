@@ -101,7 +101,7 @@ func (d Dialect) Validate() error {
 		}
 	}
 	if d.DateFormat != "" {
-		if err := checkLayout(d.DateFormat); err != nil {
+		if err := checkWriteLayout(d.DateFormat); err != nil {
 			return fmt.Errorf("date format: %w", err)
 		}
 	}
@@ -122,6 +122,21 @@ func checkLayout(l string) error {
 	got, err := ParseDate(d.Format(l), []string{l})
 	if err != nil || got != d {
 		return fmt.Errorf("layout %q does not write and read back a day; write it as Go layouts do, e.g. \"02/01/2006\" for 31/12/2026", l)
+	}
+	return nil
+}
+
+// checkWriteLayout checks a layout dates are written with: every day a
+// reader accepts must come back as itself, so a two-digit year, which
+// reads 2123 back as 2023, is refused.
+func checkWriteLayout(l string) error {
+	if err := checkLayout(l); err != nil {
+		return err
+	}
+	for _, d := range []Date{{Year: minYear, Month: 1, Day: 1}, {Year: maxYear, Month: 12, Day: 31}} {
+		if got, err := ParseDate(d.Format(l), []string{l}); err != nil || got != d {
+			return fmt.Errorf("layout %q writes %s as %q, which does not read back as that day; write the year with four digits (2006)", l, d, d.Format(l))
+		}
 	}
 	return nil
 }

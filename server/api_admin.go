@@ -134,11 +134,18 @@ func clipText(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// maxDateYear is the last year a date field may name, as in files: the
+// end of a day past 9999 cannot even be stored.
+const maxDateYear = 2200
+
 // adminDate parses a YYYY-MM-DD field.
 func adminDate(field, v string) (rules.Date, error) {
 	d, err := rules.ParseDate(v)
 	if err != nil {
 		return rules.Date{}, badRequest(field, "%s: %v", field, err)
+	}
+	if d.Year > maxDateYear {
+		return rules.Date{}, badRequest(field, "%s: %s is after %d-12-31, the last day pointsync takes", field, v, maxDateYear)
 	}
 	return d, nil
 }

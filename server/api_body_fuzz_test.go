@@ -130,7 +130,11 @@ func FuzzAPIBody(f *testing.F) {
 	f.Add(uint8(0), uint16(1), []byte(`{"cart":{"lines":[{"price":92233720368547758.07,"quantity":"1000000000"}]}}`))
 	f.Add(uint8(2), uint16(2), []byte(`{"order":"W9","customer":"card:0420001234","points":9223372036854775807}`))
 	f.Add(uint8(5), uint16(3), []byte(`{"points":9223372036854775807,"expires":"9999-12-31"}`))
+	f.Add(uint8(0), uint16(0), []byte(`{"cart":{"discount":"1"}}`))
+	f.Add(uint8(0), uint16(0), []byte(`{"cart":{"lines":[{"total":"92233720368547758.07"},{"total":"1"}],"shipping":"1"}}`))
+	f.Add(uint8(0), uint16(0), []byte(`{"cart":{"lines":[{"total":"92233720368547758.07"}],"shipping":"1"}}`))
 	f.Add(uint8(9), uint16(0), []byte(`{"date":""}`))
+	f.Add(uint8(9), uint16(0), []byte(`{"date":"9999-12-31"}`))
 	f.Add(uint8(9), uint16(4), []byte(`{"date":"2026-02-30","customer":"bad"} {}`))
 	h, l := fuzzHandler(f)
 	// web:1 has points in every program, so spending routes get past the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net/http"
 	"reflect"
@@ -326,13 +327,30 @@ func (cr cartRequest) document(loc *time.Location, now time.Time) (rules.Documen
 		return d, err
 	}
 	d.Lines = make([]rules.Line, 0, len(cr.Lines))
+	// What rules.Document.Validate refuses is refused here first, naming
+	// the field at fault.
+	money := func(c int64) string { return csvio.FormatCents(c, csvio.DecimalPoint) }
+	var gross, qty, net int64
 	for i, l := range cr.Lines {
 		field := fmt.Sprintf("cart.lines[%d]", i)
 		line, err := l.line(field)
 		if err != nil {
 			return d, err
 		}
+		if line.Discount > line.Gross {
+			return d, badRequest(field+".discount", "%s: the discount %s is above the line total %s", field, money(line.Discount), money(line.Gross))
+		}
+		if gross > math.MaxInt64-line.Gross || qty > math.MaxInt64-line.Quantity {
+			return d, badRequest(field, "%s: the lines of the cart add up to more than can be counted", field)
+		}
+		gross, qty, net = gross+line.Gross, qty+line.Quantity, net+line.Net()
 		d.Lines = append(d.Lines, line)
+	}
+	if d.Discount > net {
+		return d, badRequest("cart.discount", "cart.discount %s is above the lines' total after their own discounts, %s", money(d.Discount), money(net))
+	}
+	if net-d.Discount > math.MaxInt64-d.Shipping {
+		return d, badRequest("cart.shipping", "cart.shipping %s: the cart's total is more than can be counted", money(d.Shipping))
 	}
 	return d, nil
 }

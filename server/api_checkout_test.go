@@ -167,7 +167,7 @@ func TestCheckoutBadBodies(t *testing.T) {
 		{"quote no price", quote, "", `{"cart":{"lines":[{"product":"A"}]}}`, 400, CodeBadRequest, "cart.lines[0].price"},
 		{"quote bad date", quote, "", `{"cart":{"date":"10/03/2026"}}`, 400, CodeBadRequest, "cart.date"},
 		{"quote bad customer", quote, "", `{"customer":"42","cart":{}}`, 400, CodeBadRequest, "customer"},
-		{"quote discount above gross", quote, "", `{"cart":{"lines":[{"price":"1.00","discount":"2.00"}]}}`, 400, CodeBadRequest, ""},
+		{"quote discount above gross", quote, "", `{"cart":{"lines":[{"price":"1.00","discount":"2.00"}]}}`, 400, CodeBadRequest, "cart.lines[0].discount"},
 		{"reserve malformed", reserve, "", `{"order":`, 400, CodeBadJSON, ""},
 		{"reserve unknown field", reserve, "", `{"order":"W1","customer":"web:1","points":10,"amount":1}`, 400, CodeBadJSON, "amount"},
 		{"reserve points wrong type", reserve, "", `{"order":"W1","customer":"web:1","points":"ten"}`, 400, CodeBadJSON, "points"},

@@ -226,7 +226,7 @@ func (v *uiView) parseFigure(s string) (int64, error) {
 // that day in the program's zone; empty is none.
 func (v *uiView) parseExpiry(s string) (*time.Time, error) {
 	d, err := rules.ParseDate(strings.TrimSpace(s))
-	if err != nil {
+	if err != nil || d.Year > maxDateYear {
 		return nil, uiFormErr("err.bad_date", s)
 	}
 	if d.IsZero() {

@@ -96,6 +96,11 @@ func NewSource(o PullOptions) (*Source, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Each request rewrites the query with the cursor and the limit: a
+	// parameter it cannot read would be dropped without a word.
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return fail(fmt.Errorf("url %s: its query cannot be read (%v), and pointsync adds the cursor and the limit to it: separate parameters with & and write special characters as %%XX", shown, err))
+	}
 	s := &Source{
 		name: o.Name, base: u, shown: shown,
 		cursorParam: or(o.CursorParam, "cursor"),
