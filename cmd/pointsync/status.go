@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pointsync/pointsync/daemon"
+	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/ledger"
 )
 
@@ -43,6 +44,11 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	jobs, err := e.ledger.Jobs(ctx)
 	if err != nil {
 		return err
+	}
+	// An error may quote a card number: status shows its last four, as
+	// the API and the admin UI do.
+	for i := range jobs {
+		jobs[i].LastError = mask.Text(jobs[i].LastError)
 	}
 	// The webhook delivery is not a job: its backlog is the outbox's.
 	outbox, err := e.ledger.OutboxStats(ctx)
