@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -116,9 +117,14 @@ func reportRows(rejects []connectors.Reject) []connectors.Reject {
 }
 
 // writeReport writes the report under a hidden temporary name and renames
-// it: a report is whole or absent.
+// it: a report is whole or absent. Temporaries of the same report left by
+// a process killed before its rename are removed first, or every crash
+// there would leave one in the archive for good: the report is written
+// afresh after the crash, and only one Ack of a folder runs at a time.
 func writeReport(path string, rejects []connectors.Reject) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
+	removeTemps(dir, prefix)
+	f, err := os.CreateTemp(dir, prefix+"*.tmp")
 	if err != nil {
 		return err
 	}
@@ -147,6 +153,20 @@ func writeReport(path string, rejects []connectors.Reject) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// removeTemps removes the regular files of dir named prefix*.tmp. A folder
+// that cannot be read is left to the write that follows to report.
+func removeTemps(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".tmp") {
+			_ = os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
 
 // removeMarker removes the marker of a file taken, left behind when the
