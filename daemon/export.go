@@ -17,6 +17,7 @@ import (
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/connectors/httpjson"
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/atomicfile"
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
@@ -102,28 +103,7 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 // writeFileAtomic is WriteFileAtomic that, when guard is set, asks it
 // right before the rename and leaves the old file when it fails.
 func writeFileAtomic(path string, write func(io.Writer) error, guard func() error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil && guard != nil {
-		err = guard()
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return err
+	return atomicfile.Write(path, 0o644, write, guard)
 }
 
 // tillFiles writes the card balance files of a program for the tills:

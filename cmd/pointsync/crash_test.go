@@ -131,6 +131,11 @@ func runCrash(t *testing.T, w *crashWorkload, want crashResult, size crashSize, 
 			t.Errorf("drops/stores/%s holds %v; want it empty", dir, left)
 		}
 	}
+	// The tills' file is replaced whole: a kill leaves no temporary behind
+	// for good (the next write removes it).
+	if out := s.files("drops/stores/out"); len(out) != 1 || filepath.Base(out[0]) != "balances.csv" {
+		t.Errorf("drops/stores/out holds %v; want balances.csv alone", out)
+	}
 	// A file archived twice would be there a second time as NAME-2.csv.
 	var archived []string
 	for _, p := range s.files("drops/stores/archive") {

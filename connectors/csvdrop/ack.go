@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/atomicfile"
 	"github.com/pointsync/pointsync/internal/mask"
 )
 
@@ -116,57 +117,21 @@ func reportRows(rejects []connectors.Reject) []connectors.Reject {
 	return out
 }
 
-// writeReport writes the report under a hidden temporary name and renames
-// it: a report is whole or absent. Temporaries of the same report left by
-// a process killed before its rename are removed first, or every crash
-// there would leave one in the archive for good: the report is written
-// afresh after the crash, and only one Ack of a folder runs at a time.
-func writeReport(path string, rejects []connectors.Reject) (err error) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
-	removeTemps(dir, prefix)
-	f, err := os.CreateTemp(dir, prefix+"*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
+// writeReport writes the report whole or not at all; the temporaries a
+// process killed before its rename left are removed first (atomicfile).
+func writeReport(path string, rejects []connectors.Reject) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		r, err := csvio.NewErrorReport(w)
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	r, err := csvio.NewErrorReport(f)
-	if err != nil {
-		return err
-	}
-	for _, x := range rejects {
-		if err := r.Write(x.Line, x.Column, x.Value, x.Reason); err != nil {
 			return err
 		}
-	}
-	if err := r.Flush(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// removeTemps removes the regular files of dir named prefix*.tmp. A folder
-// that cannot be read is left to the write that follows to report.
-func removeTemps(dir, prefix string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".tmp") {
-			_ = os.Remove(filepath.Join(dir, n))
+		for _, x := range rejects {
+			if err := r.Write(x.Line, x.Column, x.Value, x.Reason); err != nil {
+				return err
+			}
 		}
-	}
+		return r.Flush()
+	}, nil)
 }
 
 // removeMarker removes the marker of a file taken, left behind when the
