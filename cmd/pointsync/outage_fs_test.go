@@ -640,7 +640,25 @@ func (s *site) present(dir string) []string {
 
 // leftovers lists, under dir, the files the daemon writes under a
 // temporary name (balance files, error reports): none may stay.
+// A temporary exists for the few milliseconds of a write in progress: only
+// those still there half a second later, by the same name, are left over.
 func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	first := tempFiles(t, dir)
+	if len(first) == 0 {
+		return nil
+	}
+	time.Sleep(500 * time.Millisecond)
+	var out []string
+	for _, p := range tempFiles(t, dir) {
+		if slices.Contains(first, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func tempFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
