@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -230,19 +229,7 @@ exports:
 		t.Fatalf("unmatched does not list the parked cards by their last four digits:\n%s", outputs[2])
 	}
 
-	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the daemon exited with %v after SIGTERM:\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the daemon did not stop within 30 s of SIGTERM:\n%s", logs.String())
-	}
+	stopDaemon(t, d, logs)
 	log := logs.String()
 	for _, want := range []string{`"token": "office2"`, "login with an unknown token", "row rejected", "drop file rejected", "\tDEBUG\t"} {
 		if !strings.Contains(log, want) && !strings.Contains(log, strings.ReplaceAll(want, `": "`, `":"`)) {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -195,19 +194,7 @@ notifications:
 			t.Errorf("metrics lack %s:\n%s", want, metrics)
 		}
 	}
-	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the daemon exited with %v after SIGTERM:\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the daemon did not stop within 30 s of SIGTERM:\n%s", logs.String())
-	}
+	stopDaemon(t, d, logs)
 }
 
 func (h *hookReceiver) snapshot() []map[string]any {
