@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pointsync/pointsync/bulk"
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/connectors/httpjson"
 	"github.com/pointsync/pointsync/csvio"
@@ -21,50 +22,6 @@ import (
 	"github.com/pointsync/pointsync/ledger"
 	"github.com/pointsync/pointsync/rules"
 )
-
-// WriteBalances writes every balance of program p as a balance file (the
-// form of `pointsync export`). With cardsOnly, only customers with a card
-// are written, one row per card, as the tills look them up. It returns the
-// rows written.
-func WriteBalances(ctx context.Context, l *ledger.Ledger, p rules.Program, d csvio.Dialect, w io.Writer, cardsOnly bool) (int, error) {
-	bw, err := csvio.NewBalanceWriter(w, d, p.Unit == rules.UnitAmount)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	err = l.EachBalance(ctx, p.ID, l.Now(), func(cb ledger.CustomerBalance) error {
-		row := csvio.BalanceRow{Customer: string(cb.Customer), Earned: cb.Earned, Provisional: cb.Provisional, Spent: cb.Spent, Expired: cb.Expired}
-		for _, id := range cb.Identifiers {
-			row.Identifiers = append(row.Identifiers, string(id))
-		}
-		for _, x := range cb.Expiring {
-			dt, err := rules.ParseDate(x.Date)
-			if err != nil {
-				return err
-			}
-			row.Expiring = append(row.Expiring, csvio.Expiring{Date: csvio.Date{Year: dt.Year, Month: dt.Month, Day: dt.Day}, Points: x.Points})
-		}
-		if !cardsOnly {
-			n++
-			return bw.Write(row)
-		}
-		for _, id := range cb.Identifiers {
-			if id.Kind() != ledger.IdentCard {
-				continue
-			}
-			row.Customer = string(id)
-			n++
-			if err := bw.Write(row); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return n, err
-	}
-	return n, bw.Flush()
-}
 
 // leaseGuard is the check an export makes right before it writes outside
 // the ledger (a file, a shop's table, a webservice). On a ledger fenced
@@ -162,7 +119,7 @@ func (t *tillFiles) run(_, abort context.Context) (outcome, error) {
 			return out, err
 		}
 		err := writeFileAtomic(p, func(w io.Writer) error {
-			n, err := WriteBalances(abort, t.ledger, t.program, t.dialect, w, true)
+			n, err := bulk.Export(abort, t.ledger, w, bulk.ExportOptions{Program: t.program, Dialect: t.dialect, CardsOnly: true})
 			out.Rows += int64(n)
 			return err
 		}, t.guard)
