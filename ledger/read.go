@@ -45,8 +45,20 @@ func (l *Ledger) read(ctx context.Context, fn func(q querier) error) error {
 	if err != nil {
 		return fmt.Errorf("ledger: begin read: %w", err)
 	}
-	defer tx.Rollback()
-	return fn(tx)
+	if l.backend != BackendSQLite {
+		defer tx.Rollback()
+		return fn(tx)
+	}
+	cr := &cachedReader{tx: tx, cache: &l.rstmts}
+	err = fn(cr)
+	_ = tx.Rollback()
+	// Prepared once the transaction gave its connection back: preparing
+	// on the pool while holding one could wait for ever on a pool whose
+	// connections are all held by reads doing the same.
+	for _, q := range cr.missed {
+		l.rstmts.prepare(ctx, l.r, q)
+	}
+	return err
 }
 
 // Balance reads a balance inside the transaction (zero at: the

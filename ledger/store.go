@@ -71,7 +71,9 @@ type Ledger struct {
 	clock    func() time.Time
 	log      *zap.Logger
 	stmts    sync.Map              // query -> *sql.Stmt on w
+	rstmts   stmtCache             // SQLite: query -> *sql.Stmt on r
 	wmu      sync.Mutex            // SQLite: one write transaction at a time
+	group    writeQueue            // SQLite: the Updates waiting for the next transaction (group.go)
 	fence    atomic.Pointer[Lease] // set: every write transaction checks the lease first (SetFence)
 	hooks    hooks                 // SetNotifier, OnCommit
 }
@@ -145,6 +147,10 @@ func (l *Ledger) openSQLite(o Options) error {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "cache_size(-65536)") // 64 MiB: the default 2 MiB thrashes once indexes outgrow it
+	// Savepoints (Tx.Try, group commit) copy each page they touch to a
+	// statement journal, a temporary file by default: a pwrite per page.
+	// In memory it is a copy, freed when the savepoint is released.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: o.Path}).EscapedPath() + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
@@ -220,6 +226,7 @@ func (l *Ledger) openMySQL(o Options) error {
 // Close releases the database handles.
 func (l *Ledger) Close() error {
 	l.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
+	l.rstmts.close()
 	err := l.w.Close()
 	if l.r != l.w {
 		if rerr := l.r.Close(); err == nil {
@@ -284,9 +291,14 @@ func (l *Ledger) Update(ctx context.Context, fn func(*Tx) error) error {
 
 func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 	if l.backend == BackendSQLite {
-		l.wmu.Lock()
-		defer l.wmu.Unlock()
+		return l.updateGrouped(ctx, fn)
 	}
+	return l.updateOne(ctx, fn)
+}
+
+// updateOne runs fn in a transaction of its own. On SQLite the caller
+// holds l.wmu.
+func (l *Ledger) updateOne(ctx context.Context, fn func(*Tx) error) error {
 	var opts *sql.TxOptions
 	if l.backend == BackendMySQL {
 		// Each statement sees what committed before it: reads that follow
@@ -355,6 +367,9 @@ func (l *Ledger) Preview(ctx context.Context, acct Account, fn func(*Tx) error) 
 func (l *Ledger) retryable(err error) bool {
 	if errors.Is(err, ErrLeaseLost) {
 		return false // another daemon is active: trying again cannot help
+	}
+	if errors.Is(err, errGroupAborted) {
+		return true // another Update broke the transaction this one was in
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {

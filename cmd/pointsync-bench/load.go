@@ -128,3 +128,73 @@ func (c *apiClient) call(ctx context.Context, method, path, body string, want in
 }
 
 func (c *apiClient) close() { c.http.CloseIdleConnections() }
+
+// runRate offers op at a fixed rate (operations a second, evenly spaced)
+// for warmup and then duration, from up to workers goroutines. Unlike
+// runLoad, whose workers wait for an answer before asking again, the
+// schedule does not slow down when answers do: an operation's latency
+// runs from its scheduled start, so time spent waiting for a free worker
+// counts (no coordinated omission). Only operations scheduled within the
+// duration count.
+func runRate(ctx context.Context, perSecond float64, workers int, warmup, duration time.Duration, seed uint64, op func(ctx context.Context, worker, n int, rng *rand.Rand) error) loadResult {
+	start := time.Now()
+	from, to := start.Add(warmup), start.Add(warmup+duration)
+	interval := time.Duration(float64(time.Second) / perSecond)
+	due := make(chan time.Time, 1<<16)
+	go func() {
+		defer close(due)
+		for n := 0; ctx.Err() == nil; n++ {
+			at := start.Add(time.Duration(n) * interval)
+			if !at.Before(to) {
+				return
+			}
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d)
+			}
+			due <- at
+		}
+	}()
+	type part struct {
+		lat      []time.Duration
+		errs     int
+		firstErr string
+	}
+	parts := make([]part, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			p := &parts[w]
+			n := 0
+			for at := range due {
+				err := op(ctx, w, n, rng)
+				n++
+				if at.Before(from) {
+					continue
+				}
+				if err != nil {
+					if p.errs == 0 {
+						p.firstErr = err.Error()
+					}
+					p.errs++
+					continue
+				}
+				p.lat = append(p.lat, time.Since(at))
+			}
+		}()
+	}
+	wg.Wait()
+	res := loadResult{window: duration}
+	for _, p := range parts {
+		res.lat = append(res.lat, p.lat...)
+		res.errs += p.errs
+		if res.firstErr == "" {
+			res.firstErr = p.firstErr
+		}
+	}
+	slices.Sort(res.lat)
+	res.done = len(res.lat)
+	return res
+}

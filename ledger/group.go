@@ -1,0 +1,191 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// Group commit (SQLite).
+//
+// SQLite has one writer, and a durable commit costs an fsync of the WAL:
+// Updates that each commit on their own queue behind one another's
+// fsyncs, so concurrent writers (checkout reservations from many web
+// clients) get at most one transaction per fsync between them. Instead,
+// the Updates that arrive while a transaction is running wait in a queue;
+// the first of them, the leader, takes the write connection when it is
+// free and runs every Update queued by then in one transaction, each in a
+// savepoint of its own, and commits once for all of them. Each Update
+// still succeeds or fails alone: a failing fn has its savepoint rolled
+// back and gets its own error, the others commit. An Update waiting alone
+// runs as before, in a transaction of its own with no savepoint.
+
+// groupSavepoint names the savepoint of each Update in a group. Tx.Try
+// names its own by depth (pointsync_spN), so they do not meet.
+const groupSavepoint = "pointsync_group"
+
+// errGroupAborted is what the other Updates of a group get when one of
+// them broke the shared transaction (SQLite rolls a whole transaction
+// back on some errors: an interrupted statement, a full disk). Update
+// runs them again, in a later transaction.
+var errGroupAborted = errors.New("ledger: the transaction was rolled back with another writer's")
+
+// writeQueue holds the Updates waiting for the next transaction.
+type writeQueue struct {
+	mu      sync.Mutex
+	waiting []*writeReq
+	commits int64 // transactions committed with more than one Update (tests)
+}
+
+// writeReq is one Update in a queue.
+type writeReq struct {
+	ctx      context.Context
+	fn       func(*Tx) error
+	err      error
+	panicked any // fn's panic, raised again in the Update's goroutine
+	done     chan struct{}
+}
+
+// updateGrouped runs fn, alone or with the Updates waiting with it.
+func (l *Ledger) updateGrouped(ctx context.Context, fn func(*Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	q := &l.group
+	q.mu.Lock()
+	q.waiting = append(q.waiting, req)
+	lead := len(q.waiting) == 1
+	q.mu.Unlock()
+	if lead {
+		l.wmu.Lock()
+		q.mu.Lock()
+		group := q.waiting
+		q.waiting = nil
+		q.mu.Unlock()
+		l.runGroup(group)
+		l.wmu.Unlock()
+	}
+	<-req.done
+	if req.panicked != nil {
+		panic(req.panicked)
+	}
+	return req.err
+}
+
+// runGroup runs the queued Updates and tells each how it ended. The
+// caller holds l.wmu.
+func (l *Ledger) runGroup(group []*writeReq) {
+	var sqlTx *sql.Tx
+	defer func() {
+		p := recover()
+		if p != nil && sqlTx != nil {
+			_ = sqlTx.Rollback()
+		}
+		for _, r := range group {
+			if p != nil && r.err == nil && r.panicked == nil {
+				r.err = fmt.Errorf("%w: %v", errGroupAborted, p)
+			}
+			close(r.done)
+		}
+	}()
+	if len(group) == 1 {
+		r := group[0]
+		r.panicked, r.err = catch(func() error { return l.updateOne(r.ctx, r.fn) })
+		return
+	}
+	failAll := func(err error) {
+		for _, r := range group {
+			if r.err == nil && r.panicked == nil {
+				r.err = err
+			}
+		}
+	}
+	// The transaction outlives any one Update's context: each statement
+	// runs under its own Update's context instead.
+	sqlTx, err := l.w.BeginTx(context.WithoutCancel(group[0].ctx), nil)
+	if err != nil {
+		sqlTx = nil
+	}
+	if err != nil {
+		failAll(fmt.Errorf("ledger: begin: %w", err))
+		return
+	}
+	raw := func(q string) error { _, err := sqlTx.Exec(q); return err }
+	abort := func(err error) {
+		_ = sqlTx.Rollback()
+		failAll(err)
+	}
+	if lease := l.fence.Load(); lease != nil {
+		gtx := &Tx{l: l, tx: sqlTx, ctx: group[0].ctx, now: l.clock().UTC()}
+		if err := lease.checkFence(gtx); err != nil {
+			abort(err)
+			return
+		}
+	}
+	txs := make([]*Tx, 0, len(group))
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if err := raw("SAVEPOINT " + groupSavepoint); err != nil {
+			abort(fmt.Errorf("%w: savepoint: %v", errGroupAborted, err))
+			return
+		}
+		tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(r.ctx, inTxKey{}, l), now: l.clock().UTC()}
+		r.panicked, r.err = catch(func() error {
+			if err := r.fn(tx); err != nil {
+				return err
+			}
+			return tx.beforeCommit()
+		})
+		if r.err == nil && r.panicked == nil {
+			if err := raw("RELEASE " + groupSavepoint); err != nil {
+				r.err = fmt.Errorf("ledger: release savepoint: %w", err)
+				abort(fmt.Errorf("%w: %v", errGroupAborted, err))
+				return
+			}
+			txs = append(txs, tx)
+			continue
+		}
+		if err := raw("ROLLBACK TO " + groupSavepoint); err != nil {
+			// The error rolled the whole transaction back.
+			r.err = errors.Join(r.err, fmt.Errorf("ledger: roll back to savepoint: %w", err))
+			abort(errGroupAborted)
+			return
+		}
+		if err := raw("RELEASE " + groupSavepoint); err != nil {
+			abort(fmt.Errorf("%w: release savepoint: %v", errGroupAborted, err))
+			return
+		}
+	}
+	if len(txs) == 0 {
+		_ = sqlTx.Rollback()
+		return
+	}
+	if err := sqlTx.Commit(); err != nil {
+		failAll(fmt.Errorf("ledger: commit: %w", err))
+		return
+	}
+	l.group.mu.Lock()
+	l.group.commits++
+	l.group.mu.Unlock()
+	for _, tx := range txs {
+		tx.afterCommit()
+	}
+	if len(txs) < len(group) {
+		l.log.Debug("group commit", zap.Int("updates", len(group)), zap.Int("committed", len(txs)))
+	}
+}
+
+// catch runs fn and returns its panic or its error.
+func catch(fn func() error) (panicked any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	return nil, fn()
+}

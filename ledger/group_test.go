@@ -1,0 +1,222 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// holdWriter starts an Update that keeps SQLite's write connection until
+// the returned function is called, so that the Updates started meanwhile
+// queue and run as one group.
+func holdWriter(t *testing.T, l *Ledger) (release func()) {
+	t.Helper()
+	started, hold, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- l.Update(context.Background(), func(tx *Tx) error {
+			close(started)
+			<-hold
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(hold)
+		if err := <-done; err != nil {
+			t.Errorf("holding update: %v", err)
+		}
+	}
+}
+
+// waitQueued waits until n Updates wait in the ledger's queue.
+func waitQueued(t *testing.T, l *Ledger, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.group.mu.Lock()
+		got := len(l.group.waiting)
+		l.group.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d updates queued after 10s, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func groupCommits(l *Ledger) int64 {
+	l.group.mu.Lock()
+	defer l.group.mu.Unlock()
+	return l.group.commits
+}
+
+// TestGroupCommit runs Updates that succeed, fail, panic, nest a Try and
+// have their context cancelled in one group: each ends as it would alone,
+// and one commit carries the ones that succeeded.
+func TestGroupCommit(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	hh := newH(t, l)
+	var committed atomic.Int64
+	l.OnCommit(func(w map[Written]int) {
+		for _, n := range w {
+			committed.Add(int64(n))
+		}
+	})
+	credit := func(tx *Tx, id Ident, key string, amount int64) error {
+		_, err := tx.Credit(CreditRequest{Account: Account{"shop", id}, Meta: Meta{Source: SourceERP, Key: key, Reason: "accrual"}, Amount: amount})
+		return err
+	}
+	errRefused := errors.New("refused by the test")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	type update struct {
+		name string
+		ctx  context.Context
+		fn   func(*Tx) error
+		want string // "ok", "error", "panic", "cancelled"
+	}
+	ups := []update{
+		{"credit a", nil, func(tx *Tx) error { return credit(tx, "web:a", "g1", 10) }, "ok"},
+		{"credit then fail", nil, func(tx *Tx) error {
+			if err := credit(tx, "web:a", "g2", 1000); err != nil {
+				return err
+			}
+			return errRefused
+		}, "error"},
+		{"credit b", nil, func(tx *Tx) error { return credit(tx, "web:b", "g3", 20) }, "ok"},
+		{"credit then panic", nil, func(tx *Tx) error {
+			if err := credit(tx, "web:b", "g4", 1000); err != nil {
+				return err
+			}
+			panic("panic of the test")
+		}, "panic"},
+		{"try inside", nil, func(tx *Tx) error {
+			if err := credit(tx, "web:a", "g5", 1); err != nil {
+				return err
+			}
+			if err := tx.Try(func() error { _ = credit(tx, "web:a", "g6", 500); return errRefused }); !errors.Is(err, errRefused) {
+				return fmt.Errorf("try: %v", err)
+			}
+			return nil
+		}, "ok"},
+		{"cancelled", cancelled, func(tx *Tx) error { return credit(tx, "web:b", "g7", 1000) }, "cancelled"},
+		{"same key again", nil, func(tx *Tx) error { return credit(tx, "web:a", "g1", 10) }, "ok"},
+		{"nested update", nil, func(tx *Tx) error { return l.Update(tx.Context(), func(*Tx) error { return nil }) }, "nested"},
+	}
+	for _, id := range []Ident{"web:a", "web:b"} {
+		hh.customer(id)
+	}
+	committed.Store(0)
+	before := groupCommits(l)
+	release := holdWriter(t, l)
+	type outcome struct {
+		err      error
+		panicked any
+	}
+	got := make([]outcome, len(ups))
+	var wg sync.WaitGroup
+	for i, u := range ups {
+		ctx := u.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { got[i].panicked = recover() }()
+			got[i].err = l.Update(ctx, u.fn)
+		}()
+		waitQueued(t, l, i+1)
+	}
+	release()
+	wg.Wait()
+	for i, u := range ups {
+		o := got[i]
+		switch u.want {
+		case "ok":
+			if o.err != nil || o.panicked != nil {
+				t.Errorf("%s: error %v, panic %v; want success", u.name, o.err, o.panicked)
+			}
+		case "error":
+			if !errors.Is(o.err, errRefused) {
+				t.Errorf("%s: error %v, want %v", u.name, o.err, errRefused)
+			}
+		case "panic":
+			if o.panicked != "panic of the test" {
+				t.Errorf("%s: panic %v (error %v), want the fn's panic raised in the caller", u.name, o.panicked, o.err)
+			}
+		case "cancelled":
+			if !errors.Is(o.err, context.Canceled) {
+				t.Errorf("%s: error %v, want context.Canceled", u.name, o.err)
+			}
+		case "nested":
+			if !errors.Is(o.err, ErrNestedUpdate) {
+				t.Errorf("%s: error %v, want ErrNestedUpdate", u.name, o.err)
+			}
+		}
+	}
+	if n := groupCommits(l) - before; n != 1 {
+		t.Errorf("%d group commits, want the queued updates in 1", n)
+	}
+	// a: 10 (g1, once) + 1 (g5); b: 20 (g3). Nothing of g2, g4, g6, g7.
+	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 11, 0, 0, 0)
+	wantBalance(t, hh.balance("shop", "web:b", time.Time{}), 20, 0, 0, 0)
+	if n := committed.Load(); n != 3 {
+		t.Errorf("OnCommit saw %d movements, want 3 (g1, g3, g5)", n)
+	}
+}
+
+// TestGroupCommitAborted has one Update end the shared transaction under
+// the group: the others are run again in a later transaction and commit.
+func TestGroupCommitAborted(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	hh := newH(t, l)
+	hh.customer("web:a")
+	release := holdWriter(t, l)
+	errBroke := errors.New("broke the transaction")
+	var runs atomic.Int64
+	fns := []func(*Tx) error{
+		func(tx *Tx) error {
+			runs.Add(1)
+			_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: "a1", Reason: "accrual"}, Amount: 7})
+			return err
+		},
+		func(tx *Tx) error {
+			// As SQLite does on an interrupted write or a full disk.
+			if _, err := tx.tx.ExecContext(tx.ctx, "ROLLBACK"); err != nil {
+				return err
+			}
+			return errBroke
+		},
+		func(tx *Tx) error {
+			runs.Add(1)
+			_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: "a2", Reason: "accrual"}, Amount: 5})
+			return err
+		},
+	}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = l.Update(context.Background(), fn) }()
+		waitQueued(t, l, i+1)
+	}
+	release()
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("the others: %v, %v; want both committed on a later try", errs[0], errs[2])
+	}
+	if !errors.Is(errs[1], errBroke) {
+		t.Fatalf("the breaking update: %v, want its own error", errs[1])
+	}
+	if n := runs.Load(); n < 3 {
+		t.Errorf("the other updates ran %d times, want at least 3 (one of them again)", n)
+	}
+	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 12, 0, 0, 0)
+}
