@@ -50,6 +50,8 @@ type Ledger struct {
 	Synchronous   string `yaml:"synchronous"`
 	// BusyTimeout is how long SQLite waits on a locked database.
 	BusyTimeout time.Duration `yaml:"busy_timeout"`
+	// CacheMiB is SQLite's page cache of the write connection, in MiB.
+	CacheMiB int `yaml:"cache_mib"`
 }
 
 // Log is the daemon's logging.
@@ -150,6 +152,7 @@ func Default() *Config {
 			PathAsWritten: "./data/pointsync.db",
 			Synchronous:   SynchronousFull,
 			BusyTimeout:   10 * time.Second,
+			CacheMiB:      16,
 		},
 		Log: Log{Level: "info", Format: "console"},
 		Import: Import{

@@ -93,6 +93,9 @@ func (v *validator) ledger() {
 	if l.BusyTimeout <= 0 {
 		v.add("ledger.busy_timeout", "must be greater than 0, e.g. 10s")
 	}
+	if l.CacheMiB < 1 || l.CacheMiB > 4096 {
+		v.add("ledger.cache_mib", "must be 1 to 4096 (MiB of SQLite page cache), e.g. 16")
+	}
 }
 
 func (v *validator) log() {

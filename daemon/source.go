@@ -27,7 +27,19 @@ type sourceJob struct {
 	engine *reconcile.Engine
 	batch  int
 	log    *zap.Logger
+
+	// guarded counts the batches still to apply with a savepoint around
+	// each fact, after a batch had one refused (see step).
+	guarded int
 }
+
+// guardedBatches is how many batches are applied fact by fact in
+// savepoints after one had a fact refused.
+const guardedBatches = 8
+
+// errRefusedUnguarded stops a batch applied without savepoints at its
+// first refused fact, whose writes cannot be undone alone.
+var errRefusedUnguarded = errors.New("a fact was refused in a batch applied without savepoints")
 
 // run applies batches until the source has nothing more or stop is done.
 // Each batch commits its facts, its rejects, its finished unit and the new
@@ -67,7 +79,22 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	}
 	var rejects []ledger.Reject
 	var applied int64
-	err = s.ledger.Update(ctx, rollbackOnPanic(s.log, s.name, func(tx *ledger.Tx) error {
+	// A fact refused half-way must not leave its writes behind, so each
+	// fact may run in a savepoint of its own. Savepoints cost a tenth of
+	// a batch, and refusals are rare: a batch runs without them, and if a
+	// fact is refused, it is rolled back and run again with them, as are
+	// the next few batches.
+	guard := s.guarded > 0
+	if guard {
+		s.guarded--
+	}
+	apply := func(tx *ledger.Tx, f mapping.Fact) error {
+		if guard {
+			return tx.Try(func() error { return s.engine.Apply(tx, f) })
+		}
+		return s.engine.Apply(tx, f)
+	}
+	step := rollbackOnPanic(s.log, s.name, func(tx *ledger.Tx) error {
 		// A transaction that lost a race runs again: count afresh.
 		rejects, applied = rejects[:0], 0
 		stored, err := tx.Cursor(s.name)
@@ -86,10 +113,12 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 				continue
 			}
 			f := *it.Fact
-			err := tx.Try(func() error { return s.engine.Apply(tx, f) })
-			if err != nil {
+			if err := apply(tx, f); err != nil {
 				if !reconcile.Refused(err) {
 					return fmt.Errorf("%s:%d: %s: %w", it.Origin, it.Line, subject(f), err)
+				}
+				if !guard {
+					return errRefusedUnguarded
 				}
 				rejects = append(rejects, ledger.Reject{Origin: it.Origin, Line: it.Line, Reason: fmt.Sprintf("%s: %v", subject(f), err)})
 				continue
@@ -107,7 +136,12 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 			}
 		}
 		return tx.SetCursor(s.name, string(b.Next))
-	}))
+	})
+	err = s.ledger.Update(ctx, step)
+	if errors.Is(err, errRefusedUnguarded) {
+		guard, s.guarded = true, guardedBatches
+		err = s.ledger.Update(ctx, step)
+	}
 	if err != nil {
 		return out, false, err
 	}

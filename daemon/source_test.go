@@ -296,3 +296,40 @@ func TestRejectReasonsMaskCards(t *testing.T) {
 		t.Fatalf("logs %v", logs.All())
 	}
 }
+
+// TestRefusedAfterWritesLeavesNothing: a fact refused after it wrote (a
+// till receipt of a new card: the card's customer created, then an
+// accrual over the ledger's limit refused) leaves none of its writes, in
+// the batch applied without savepoints and in the one applied again with
+// them; the facts around it apply, and so do the next batches.
+func TestRefusedAfterWritesLeavesNothing(t *testing.T) {
+	e := newEnv(t, "daemon: {retries: 0, backoff: 1ms, max_backoff: 1ms}\n")
+	d := e.daemon()
+	e.addSource(d, "shop", pages(map[connectors.Cursor]connectors.Batch{
+		"":  {Items: items(t, receipt("1", "0420001234", 100), receipt("2", "0420005555", 2_000_000_000_000_000), receipt("3", "0420001234", 20)), Next: "1", More: true},
+		"1": {Items: items(t, receipt("4", "0420001234", 40)), Next: "2"},
+	}))
+	reports, err := once(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reports["shop"]; r.Rows != 3 || r.Rejected != 1 {
+		t.Fatalf("report %+v: want 3 applied, 1 rejected", r)
+	}
+	if got := e.earned("card", "card:0420001234"); got != 800 {
+		t.Fatalf("card 1234 earned %d, want 800 (receipts 1, 3 and 4)", got)
+	}
+	if _, known := e.balance("card", "card:0420005555"); known {
+		t.Fatal("the refused receipt's card was created: its writes stayed")
+	}
+	rej, err := e.l.Rejects(context.Background(), "shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 1 || !strings.Contains(rej[0].Reason, "beyond the limit") {
+		t.Fatalf("stored rejects %+v", rej)
+	}
+	if c := e.cursor("shop"); c != "2" {
+		t.Fatalf("cursor %q", c)
+	}
+}

@@ -34,17 +34,20 @@ func (tx *Tx) PutFact(f Fact) (bool, error) {
 	}
 	sum := sha256.Sum256(f.Payload)
 	hash := hex.EncodeToString(sum[:])
-	var id int64
-	err := tx.queryRow("SELECT id FROM facts WHERE program = ? AND kind = ? AND fkey = ? AND hash = ?", f.Program, f.Kind, f.Key, hash).Scan(&id)
-	if err == nil {
-		return false, nil
+	// One statement: a fact already stored with this content is left as
+	// it is, and nothing was inserted.
+	q := `INSERT INTO facts (program, kind, fkey, subject, hash, payload, business_at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program, kind, fkey, hash) DO NOTHING`
+	if tx.l.backend == BackendMySQL {
+		q = `INSERT INTO facts (program, kind, fkey, subject, hash, payload, business_at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id`
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("ledger: look up fact: %w", err)
-	}
-	if err := tx.exec(`INSERT INTO facts (program, kind, fkey, subject, hash, payload, business_at, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, f.Program, f.Kind, f.Key, f.Subject, hash, string(f.Payload), micros(f.At), micros(tx.now)); err != nil {
+	res, err := tx.execResult(q, f.Program, f.Kind, f.Key, f.Subject, hash, string(f.Payload), micros(f.At), micros(tx.now))
+	if err != nil {
 		return false, fmt.Errorf("ledger: store fact %s %s: %w", f.Kind, f.Key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
 	}
 	return true, nil
 }
@@ -104,20 +107,13 @@ func (tx *Tx) SaveSubject(s Subject) error {
 	if len(s.Parked) > 512 {
 		s.Parked = s.Parked[:509] + "..."
 	}
-	res, err := tx.execResult("UPDATE subjects SET state = ?, parked = ?, waiting = ?, updated_at = ? WHERE program = ? AND subject = ?",
-		string(s.State), s.Parked, s.Waiting, micros(tx.now), s.Program, s.Subject)
-	if err != nil {
-		return fmt.Errorf("ledger: save subject %s: %w", s.Subject, err)
+	q := `INSERT INTO subjects (program, subject, state, parked, waiting, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (program, subject) DO UPDATE SET state = excluded.state, parked = excluded.parked, waiting = excluded.waiting, updated_at = excluded.updated_at`
+	if tx.l.backend == BackendMySQL {
+		q = `INSERT INTO subjects (program, subject, state, parked, waiting, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON DUPLICATE KEY UPDATE state = VALUES(state), parked = VALUES(parked), waiting = VALUES(waiting), updated_at = VALUES(updated_at)`
 	}
-	if n, err := res.RowsAffected(); err == nil && n > 0 {
-		return nil
-	}
-	// MySQL reports 0 rows for an update that changes nothing: check.
-	if _, ok, err := tx.Subject(s.Program, s.Subject); err != nil || ok {
-		return err
-	}
-	if err := tx.exec("INSERT INTO subjects (program, subject, state, parked, waiting, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-		s.Program, s.Subject, string(s.State), s.Parked, s.Waiting, micros(tx.now)); err != nil {
+	if err := tx.exec(q, s.Program, s.Subject, string(s.State), s.Parked, s.Waiting, micros(tx.now)); err != nil {
 		return fmt.Errorf("ledger: save subject %s: %w", s.Subject, err)
 	}
 	return nil

@@ -202,6 +202,7 @@ func (tx *Tx) beforeCommit() error {
 
 // afterCommit tells the OnCommit functions what committed.
 func (tx *Tx) afterCommit() {
+	tx.l.idents.add(tx.idents)
 	fns := tx.l.hooks.commit.Load()
 	if fns == nil {
 		return

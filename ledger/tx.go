@@ -21,6 +21,12 @@ type Tx struct {
 	now time.Time
 	sp  int // savepoints open now: the depth names the next one
 
+	// idents are the identifiers this transaction looked up or created,
+	// with their customers: a fact looks its customer up three or four
+	// times. Forgotten when a savepoint rolls back (it may have created
+	// them); the ledger remembers them once committed (identCache).
+	idents map[Ident]int64
+
 	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
 }
 
@@ -41,6 +47,7 @@ func (tx *Tx) Try(fn func() error) error {
 	mark := tx.hooks.mark()
 	if err := fn(); err != nil {
 		tx.hooks.undo(mark)
+		tx.idents = nil
 		if rerr := raw("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
 		}
@@ -231,6 +238,12 @@ func (tx *Tx) customerID(id Ident) (int64, Ident, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	if cid, ok := tx.idents[canon]; ok {
+		return cid, canon, nil
+	}
+	if cid, ok := tx.l.idents.get(canon); ok {
+		return cid, canon, nil
+	}
 	var cid int64
 	err = tx.queryRow("SELECT customer_id FROM identifiers WHERE ident = ?", string(canon)).Scan(&cid)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,7 +252,16 @@ func (tx *Tx) customerID(id Ident) (int64, Ident, error) {
 	if err != nil {
 		return 0, canon, fmt.Errorf("ledger: look up customer: %w", err)
 	}
+	tx.knownIdent(canon, cid)
 	return cid, canon, nil
+}
+
+// knownIdent notes that identifier canon is customer cid's.
+func (tx *Tx) knownIdent(canon Ident, cid int64) {
+	if tx.idents == nil {
+		tx.idents = make(map[Ident]int64)
+	}
+	tx.idents[canon] = cid
 }
 
 // CustomerKey is a stable name of the customer known by id, the same for
@@ -280,6 +302,7 @@ func (tx *Tx) EnsureCustomer(id Ident) (customerID int64, created bool, err erro
 		string(canon), cid, micros(tx.now)); err != nil {
 		return 0, false, fmt.Errorf("ledger: create customer %s: %w", canon.Masked(), err)
 	}
+	tx.knownIdent(canon, cid)
 	return cid, true, nil
 }
 
@@ -301,8 +324,12 @@ func (tx *Tx) Link(known, other Ident) error {
 	case !errors.Is(err, ErrUnknownCustomer):
 		return err
 	}
-	return tx.exec("INSERT INTO identifiers (ident, customer_id, created_at) VALUES (?, ?, ?)",
-		string(canon), cid, micros(tx.now))
+	if err := tx.exec("INSERT INTO identifiers (ident, customer_id, created_at) VALUES (?, ?, ?)",
+		string(canon), cid, micros(tx.now)); err != nil {
+		return err
+	}
+	tx.knownIdent(canon, cid)
+	return nil
 }
 
 // lockAccount finds (creating if needed) and locks the account of a known

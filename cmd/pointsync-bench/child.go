@@ -123,7 +123,7 @@ func openChild(ctx context.Context, config string, stderr io.Writer) (*childEnv,
 		lp = append(lp, ledger.Program{ID: p.ID, Location: p.Location})
 	}
 	l, err := ledger.Open(ctx, ledger.Options{Backend: cfg.Ledger.Driver, Path: cfg.Ledger.Path, DSN: cfg.Ledger.DSN.Reveal(),
-		Synchronous: cfg.Ledger.Synchronous, BusyTimeout: cfg.Ledger.BusyTimeout, Programs: lp, Logger: log})
+		Synchronous: cfg.Ledger.Synchronous, BusyTimeout: cfg.Ledger.BusyTimeout, CacheMiB: cfg.Ledger.CacheMiB, Programs: lp, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -139,6 +139,7 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*env, error) {
 		Path:        cfg.Ledger.Path,
 		DSN:         cfg.Ledger.DSN.Reveal(),
 		Synchronous: cfg.Ledger.Synchronous,
+		CacheMiB:    cfg.Ledger.CacheMiB,
 		BusyTimeout: cfg.Ledger.BusyTimeout,
 		// A daemon stalled inside a transaction must not keep a standby
 		// from taking the lease over for longer than the lease lasts.
