@@ -336,25 +336,37 @@ func (tx *Tx) expireDue(size int) (expired, seen int, err error) {
 // expireStale expires the account's own held reservations past their
 // expiry; the account is locked.
 func (tx *Tx) expireStale(a *account) error {
-	rows, err := tx.query("SELECT "+reservationColumns+" FROM reservations WHERE account_id = ? AND state = ? AND expires_at <= ? ORDER BY expires_at, order_ref"+tx.forUpdate(),
+	// Found without locking, then locked one by one: on MySQL a locking
+	// range read also locks the index entry after the range, which belongs
+	// to another account, so every checkout waited on the others' (the
+	// caller holds a's lock, which every writer of a's reservations takes
+	// first). Usually there is nothing to expire and nothing is locked.
+	rows, err := tx.query("SELECT order_ref FROM reservations WHERE account_id = ? AND state = ? AND expires_at <= ? ORDER BY expires_at, order_ref",
 		a.id, ReservationHeld, micros(tx.now))
 	if err != nil {
 		return fmt.Errorf("ledger: find the account's expired reservations: %w", err)
 	}
-	var stale []reservationRow
+	var orders []string
 	for rows.Next() {
-		cur, err := scanReservation(rows)
-		if err != nil {
+		var order string
+		if err := rows.Scan(&order); err != nil {
 			rows.Close()
 			return fmt.Errorf("ledger: read reservation: %w", err)
 		}
-		stale = append(stale, cur)
+		orders = append(orders, order)
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	for i := range stale {
-		if err := tx.finishReservation(&stale[i], ReservationExpired, tx.expiryMeta(stale[i])); err != nil {
+	for _, order := range orders {
+		cur, found, err := tx.reservationRow(a.program.ID, order)
+		if err != nil {
+			return err
+		}
+		if !found || cur.accountID != a.id || cur.State != ReservationHeld || cur.ExpiresAt.After(tx.now) {
+			continue // finished or moved since it was read
+		}
+		if err := tx.finishReservation(&cur, ReservationExpired, tx.expiryMeta(cur)); err != nil {
 			return err
 		}
 	}
