@@ -94,8 +94,8 @@ func (b *bench) reads(ctx context.Context, backend string) error {
 	if err != nil {
 		return err
 	}
-	read := func(ctx context.Context, _, _ int, rng *rand.Rand) error {
-		return api.call(ctx, "GET", fmt.Sprintf("/api/v1/programs/%s/customers/%s/balance", benchProgram, p.ident(rng.IntN(p.Customers))), "", 200)
+	read := func(ctx context.Context, w, _ int, rng *rand.Rand) error {
+		return api.call(ctx, w, "GET", fmt.Sprintf("/api/v1/programs/%s/customers/%s/balance", benchProgram, p.ident(rng.IntN(p.Customers))), "", 200)
 	}
 	// Throughput: every connection asks again as soon as it has its
 	// answer, so the server is saturated and latency is mostly queueing.

@@ -49,10 +49,10 @@ func (b *bench) reserve(ctx context.Context, backend string) error {
 	load := runLoad(ctx, b.o.clients, b.o.warmup, b.o.duration, b.o.seed, func(ctx context.Context, w, n int, rng *rand.Rand) error {
 		order := fmt.Sprintf("B%d-%d-%d", run, w, n)
 		body := fmt.Sprintf(`{"order":%q,"customer":%q,"points":%d}`, order, rl.plan.ident(pool[rng.IntN(len(pool))]), reservePoints)
-		if err := api.call(ctx, "POST", "/api/v1/programs/"+benchProgram+"/reservations", body, 201); err != nil {
+		if err := api.call(ctx, w, "POST", "/api/v1/programs/"+benchProgram+"/reservations", body, 201); err != nil {
 			return err
 		}
-		return api.call(ctx, "POST", "/api/v1/programs/"+benchProgram+"/reservations/"+order+"/commit", "", 200)
+		return api.call(ctx, w, "POST", "/api/v1/programs/"+benchProgram+"/reservations/"+order+"/commit", "", 200)
 	})
 	api.close()
 	rss, err := srv.stop()
