@@ -9,12 +9,14 @@ package mapping
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/keyset"
 	"github.com/pointsync/pointsync/internal/mask"
 	"github.com/pointsync/pointsync/rules"
 )
@@ -215,8 +217,10 @@ func (g *group) reset() {
 // one receipt, order or document; each record alone for actions and
 // links), or the error that stopped the group. A receipt or document
 // whose rows appear again after other rows of the same input is refused,
-// since its second part would otherwise replace the first. A Mapper is
-// not safe for concurrent use.
+// since its second part would otherwise replace the first: the Mapper
+// remembers a hash of every receipt and document key until Flush, in
+// memory unless SpillTo is called. A Mapper is not safe for concurrent
+// use.
 type Mapper struct {
 	spec   Spec
 	v      values
@@ -224,8 +228,12 @@ type Mapper struct {
 	g      group
 	open   bool
 	// seen holds a hash of every receipt and document key met in the
-	// current input, to find the rows of one that are not adjacent.
-	seen map[uint64]struct{}
+	// current input, to find the rows of one that are not adjacent; made
+	// at the first.
+	seen     *keyset.Set
+	spillDir string
+	memKeys  int   // keys seen holds in memory; math.MaxInt: all
+	err      error // seen's, when it could not answer
 }
 
 // NewMapper checks s and returns a Mapper for it. Errors name the setting
@@ -268,7 +276,7 @@ func NewMapper(s Spec) (*Mapper, error) {
 		return nil, err
 	}
 	s.Statuses, s.DocKinds = maps.Clone(s.Statuses), maps.Clone(s.DocKinds)
-	m := &Mapper{spec: s, fields: fields}
+	m := &Mapper{spec: s, fields: fields, memKeys: math.MaxInt}
 	m.v = values{
 		dec: s.Decimal, amount: s.Amount, loc: s.Location,
 		statuses: statuses, docKinds: kinds, identKind: s.IdentKind,
@@ -283,6 +291,39 @@ func NewMapper(s Spec) (*Mapper, error) {
 		m.v.moneyExample, m.v.pointExample, m.v.qtyExample = "1,234.56", "1,500", "1 or 0.250"
 	}
 	return m, nil
+}
+
+// SpillTo bounds the memory the Mapper uses to remember the receipts and
+// documents it met, for a source that streams inputs of any size: past
+// memKeys keys (0 for keyset.DefaultMemKeys, 2 MiB of them) they go to a
+// temporary file in dir, about 1.5 bytes a key staying in memory. Call it
+// before the first Add. The file can fail: check Err after Add and
+// Flush, and Close the Mapper when done.
+func (m *Mapper) SpillTo(dir string, memKeys int) {
+	if memKeys <= 0 {
+		memKeys = keyset.DefaultMemKeys
+	}
+	m.spillDir, m.memKeys = dir, memKeys
+}
+
+// Err returns the error that kept the Mapper from telling whether a
+// receipt or document appeared earlier in the input (an I/O error of the
+// file of SpillTo), or nil. The items returned since it happened cannot
+// be trusted: drop them and map the input again with a new Mapper. A
+// Mapper that failed stays failed. Without SpillTo, Err is always nil.
+func (m *Mapper) Err() error { return m.err }
+
+// Close removes the file of SpillTo and forgets the keys met, as Flush
+// does: call it when done with the input. Without SpillTo there is
+// nothing to close. On Unix the file has no name from its creation on,
+// so nothing is left behind even without Close.
+func (m *Mapper) Close() error {
+	if m.seen == nil {
+		return nil
+	}
+	err := m.seen.Close()
+	m.seen = nil
+	return err
 }
 
 // Spec returns the Mapper's Spec with its defaults filled in (date
@@ -401,7 +442,9 @@ func (m *Mapper) Add(r Record) []Item {
 func (m *Mapper) Flush() []Item {
 	out := m.close(nil)
 	m.g.reset()
-	m.seen = nil
+	if m.seen != nil {
+		m.seen.Reset()
+	}
 	return out
 }
 
@@ -460,20 +503,25 @@ func (m *Mapper) start(r Record, key [4]string, composed, hasKey bool) {
 		// next snapshot of its status.
 		return
 	}
-	h := m.keyHash()
-	if _, dup := m.seen[h]; dup {
-		noun, by := "receipt", "store, till and receipt"
-		if m.spec.Type == TypeERPDocument {
-			noun, by = "document", "document key"
+	if m.seen == nil {
+		m.seen = keyset.NewSize(m.spillDir, m.memKeys)
+	}
+	noun, by := "receipt", "store, till and receipt"
+	if m.spec.Type == TypeERPDocument {
+		noun, by = "document", "document key"
+	}
+	added, err := m.seen.Add(m.keyHash())
+	switch {
+	case err != nil:
+		// The group is mapped as a new one; Err tells the caller that
+		// this is not known.
+		if m.err == nil {
+			m.err = fmt.Errorf("remembering the %ss met in this input: %w", noun, err)
 		}
+	case !added:
 		g.err = m.rowErr(r, "", "", fmt.Sprintf("%s %s appeared earlier in this input, apart from these rows: the rows of one %s must be adjacent; sort them by %s",
 			noun, m.keyText(), noun, by))
-		return
 	}
-	if m.seen == nil {
-		m.seen = make(map[uint64]struct{})
-	}
-	m.seen[h] = struct{}{}
 }
 
 // keyHash is the FNV-1a hash of the group's key as text, so that a

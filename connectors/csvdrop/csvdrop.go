@@ -86,6 +86,11 @@ type Source struct {
 	cols       csvio.Columns
 	grouped    bool // records of one receipt, order or document form one fact
 	log        *zap.Logger
+	// keysDir holds the temporary files of the keys of the receipts and
+	// documents met in a large file: processing/, written by the daemon
+	// and on disk, where the hidden names (.keyset-*) are never taken
+	// for drop files.
+	keysDir string
 
 	mu     sync.Mutex
 	cur    *file // the file being read; nil when none is open
@@ -166,6 +171,7 @@ func New(o Options) (*Source, error) {
 		log:        log.With(zap.String("source", o.Name)),
 		warned:     map[string]bool{},
 	}
+	s.keysDir = s.processing
 	for _, d := range s.dirs() {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fail("cannot create %s: %w; create it or give the service user write access to %s", d, err, o.Dir)

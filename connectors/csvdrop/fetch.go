@@ -55,7 +55,7 @@ func (s *Source) Fetch(ctx context.Context, after connectors.Cursor, limit int) 
 	if err != nil {
 		// The position is unknown now: the next Fetch starts again from
 		// its cursor.
-		c.p = nil
+		c.dropPass()
 		return connectors.Batch{}, err
 	}
 	return b, nil
@@ -101,6 +101,7 @@ func (s *Source) read(ctx context.Context, c *file, skip int64, limit int) (conn
 		rows = c.rows
 	} else {
 		if c.p == nil || c.pos != skip {
+			c.dropPass()
 			p, err := s.newPass(c, skip)
 			if err != nil {
 				return connectors.Batch{}, err
@@ -165,6 +166,7 @@ func (s *Source) check(ctx context.Context, c *file) error {
 	if err != nil {
 		return err
 	}
+	defer p.close()
 	var listed []mapping.Item
 	var more, first mapping.Item
 	bad := 0

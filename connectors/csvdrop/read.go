@@ -13,6 +13,7 @@ import (
 
 	"github.com/pointsync/pointsync/connectors"
 	"github.com/pointsync/pointsync/csvio"
+	"github.com/pointsync/pointsync/internal/keyset"
 	"github.com/pointsync/pointsync/mapping"
 )
 
@@ -51,11 +52,24 @@ type file struct {
 func (c *file) key() string { return "sha256:" + c.hex }
 
 func (c *file) close() error {
+	err := c.dropPass()
 	if c.f == nil {
+		return err
+	}
+	if ferr := c.f.Close(); err == nil {
+		err = ferr
+	}
+	c.f = nil
+	return err
+}
+
+// dropPass closes the pass kept between batches, if any.
+func (c *file) dropPass() error {
+	if c.p == nil {
 		return nil
 	}
-	err := c.f.Close()
-	c.f = nil
+	err := c.p.close()
+	c.p = nil
 	return err
 }
 
@@ -126,7 +140,7 @@ type pass struct {
 	fatal   *csvio.FileError
 	whole   string // fatal's reason as reported
 	// subjects are hashes of the receipts and documents met so far.
-	subjects map[uint64]struct{}
+	subjects *keyset.Set
 	lines    *lineTracker
 	typ      mapping.Type
 	keyIdx   map[string]int // header position of the fields of a group's key
@@ -141,26 +155,56 @@ type held struct {
 	rows []unreadable
 }
 
+// spillKeys is how many keys of receipts and documents each of a pass's
+// two sets keeps in memory before it spills them to a file; 0 for
+// keyset.DefaultMemKeys. Tests make it tiny.
+var spillKeys = 0
+
+// newPass starts reading c. Its memory of the receipts and documents met
+// is bounded whatever the file's size: past a few MiB, the keys go to
+// hidden temporary files in keysDir, unlinked at once. Close the pass
+// when done.
 func (s *Source) newPass(c *file, skip int64) (*pass, error) {
 	m, err := mapping.NewMapper(s.o.Mapping)
 	if err != nil {
 		return nil, fmt.Errorf("csv drop %s: %w", s.o.Name, err)
 	}
-	p := &pass{name: c.name, m: m, cols: s.cols, grouped: s.grouped, skip: skip, last: -1, subjects: map[uint64]struct{}{}, typ: s.o.Mapping.Type}
+	m.SpillTo(s.keysDir, spillKeys)
+	subjects := keyset.New(s.keysDir)
+	if spillKeys > 0 {
+		subjects = keyset.NewSize(s.keysDir, spillKeys)
+	}
+	p := &pass{name: c.name, m: m, cols: s.cols, grouped: s.grouped, skip: skip, last: -1, subjects: subjects, typ: s.o.Mapping.Type}
 	p.lines = &lineTracker{r: io.NewSectionReader(c.f, 0, c.size), n: 1}
 	rd, err := csvio.NewReader(p.lines, c.name, s.o.Dialect, s.cols)
 	if err != nil {
 		var fe *csvio.FileError
 		if !errors.As(err, &fe) || p.lines.err != nil {
+			p.close()
 			return nil, fmt.Errorf("csv drop %s: %s: %w", s.o.Name, c.name, errors.Join(p.lines.err, err))
 		}
 		if err := p.fail(fe); err != nil {
+			p.close()
 			return nil, err
 		}
 		return p, nil
 	}
 	p.rd = rd
 	return p, nil
+}
+
+// close removes the pass's temporary files.
+func (p *pass) close() error {
+	return errors.Join(p.m.Close(), p.subjects.Close())
+}
+
+// mapped returns what the Mapper completed, or the error that makes it
+// unsure: the batch fails, and the next Fetch reads the file again.
+func (p *pass) mapped(items []mapping.Item) ([]mapping.Item, error) {
+	if err := p.m.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.name, err)
+	}
+	return items, nil
 }
 
 // head returns how many items at the head of the queue share one Seq
@@ -230,9 +274,17 @@ func (p *pass) step() error {
 	switch {
 	case err == nil:
 		p.seq++
-		return p.push(p.m.Add(p.record(row)))
+		items, err := p.mapped(p.m.Add(p.record(row)))
+		if err != nil {
+			return err
+		}
+		return p.push(items)
 	case errors.Is(err, io.EOF):
-		if err := p.push(p.m.Flush()); err != nil {
+		items, err := p.mapped(p.m.Flush())
+		if err != nil {
+			return err
+		}
+		if err := p.push(items); err != nil {
 			return err
 		}
 		p.release()
@@ -241,7 +293,10 @@ func (p *pass) step() error {
 	case errors.As(err, &re):
 		p.seq++
 		// The row cannot be read, so the group before it is closed here.
-		flushed := p.m.Flush()
+		flushed, err := p.mapped(p.m.Flush())
+		if err != nil {
+			return err
+		}
 		if err := p.push(flushed); err != nil {
 			return err
 		}
@@ -263,7 +318,10 @@ func (p *pass) step() error {
 // read, and the group read last is settled as next to an unreadable row.
 func (p *pass) fail(fe *csvio.FileError) error {
 	p.fatal = fe
-	flushed := p.m.Flush()
+	flushed, err := p.mapped(p.m.Flush())
+	if err != nil {
+		return err
+	}
 	if err := p.push(flushed); err != nil {
 		return err
 	}
@@ -317,11 +375,12 @@ func (p *pass) queueOne(it mapping.Item) error {
 		// unreadable row makes one: the pass remembers for the whole file.
 		h := fnv.New64a()
 		h.Write([]byte(f.Subject()))
-		k := h.Sum64()
-		if _, dup := p.subjects[k]; dup {
+		added, err := p.subjects.Add(h.Sum64())
+		if err != nil {
+			return fmt.Errorf("%s:%d: remembering the receipts and documents of this file: %w", p.name, it.Line, err)
+		}
+		if !added {
 			it = refuse(it, fmt.Sprintf("%s appeared earlier in this file, apart from these rows: the rows of one %s must be adjacent; not applied", f.Subject(), strings.Fields(f.Subject())[0]))
-		} else {
-			p.subjects[k] = struct{}{}
 		}
 	}
 	p.last = it.Seq
