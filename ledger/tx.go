@@ -27,6 +27,8 @@ type Tx struct {
 	// them); the ledger remembers them once committed (identCache).
 	idents map[Ident]int64
 
+	bound map[string]*sql.Stmt // the ledger's statements bound to this transaction (stmt)
+
 	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
 }
 
@@ -71,18 +73,30 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // MySQL does not use it (see direct): preparing on the pool from inside a
 // transaction can wait for a connection that transactions hold.
 func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
-	if s, ok := tx.l.stmts.Load(query); ok {
-		return tx.tx.StmtContext(tx.ctx, s.(*sql.Stmt)), nil
+	// Bound once per transaction: a batch runs each statement hundreds
+	// of times.
+	if s, ok := tx.bound[query]; ok {
+		return s, nil
 	}
-	s, err := tx.l.w.PrepareContext(tx.ctx, query)
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	if v, ok := tx.l.stmts.Load(query); ok {
+		s = v.(*sql.Stmt)
+	} else {
+		var err error
+		if s, err = tx.l.w.PrepareContext(tx.ctx, query); err != nil {
+			return nil, err
+		}
+		if prev, loaded := tx.l.stmts.LoadOrStore(query, s); loaded {
+			s.Close()
+			s = prev.(*sql.Stmt)
+		}
 	}
-	if prev, loaded := tx.l.stmts.LoadOrStore(query, s); loaded {
-		s.Close()
-		s = prev.(*sql.Stmt)
+	b := tx.tx.StmtContext(tx.ctx, s)
+	if tx.bound == nil {
+		tx.bound = make(map[string]*sql.Stmt)
 	}
-	return tx.tx.StmtContext(tx.ctx, s), nil
+	tx.bound[query] = b
+	return b, nil
 }
 
 // direct reports whether statements go straight to the transaction: on

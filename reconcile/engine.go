@@ -190,7 +190,7 @@ func (e *Engine) reconcileSubject(tx *ledger.Tx, p Program, subject string) erro
 		return e.reconcileOrder(tx, p, id)
 	}
 	if strings.HasPrefix(subject, "receipt:") {
-		return e.reconcileReceipt(tx, p, subject)
+		return e.reconcileReceipt(tx, p, subject, nil)
 	}
 	if strings.HasPrefix(subject, "actions:") {
 		return e.reconcileActions(tx, p, subject)
@@ -232,16 +232,22 @@ func (e *Engine) releaseAccount(tx *ledger.Tx, p Program, customerKey, self stri
 // load reads a subject's record and decodes what reconciliation stored in
 // it into st (left as is for a new subject).
 func load(tx *ledger.Tx, program, subject string, st any) (ledger.Subject, error) {
-	rec, _, err := tx.Subject(program, subject)
+	rec, _, err := loadFound(tx, program, subject, st)
+	return rec, err
+}
+
+// loadFound is load that also reports whether the subject had a record.
+func loadFound(tx *ledger.Tx, program, subject string, st any) (ledger.Subject, bool, error) {
+	rec, found, err := tx.Subject(program, subject)
 	if err != nil {
-		return rec, err
+		return rec, false, err
 	}
 	if len(rec.State) > 0 {
 		if err := json.Unmarshal(rec.State, st); err != nil {
-			return rec, fmt.Errorf("%s: stored state: %w", subject, err)
+			return rec, found, fmt.Errorf("%s: stored state: %w", subject, err)
 		}
 	}
-	return rec, nil
+	return rec, found, nil
 }
 
 // Apply reconciles one canonical fact inside tx.

@@ -38,20 +38,31 @@ func (e *Engine) TillReceipt(tx *ledger.Tx, program string, r TillReceipt) error
 		return err
 	}
 	subject := "receipt:" + r.Key()
-	if _, err := tx.PutFact(ledger.Fact{Program: p.ID, Kind: kindReceipt, Key: r.Key(), Subject: subject, Payload: b, At: r.At}); err != nil {
+	f := ledger.Fact{Program: p.ID, Kind: kindReceipt, Key: r.Key(), Subject: subject, Payload: b, At: r.At}
+	stored, err := tx.PutFact(f)
+	if err != nil {
 		return err
 	}
-	return e.reconcileReceipt(tx, p, subject)
+	if !stored {
+		return e.reconcileReceipt(tx, p, subject, nil)
+	}
+	return e.reconcileReceipt(tx, p, subject, &f)
 }
 
-func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string) error {
+// reconcileReceipt brings the receipt's movements in line with its newest
+// fact. fresh is the fact just stored, if it was: when the receipt has no
+// record yet, it is its only fact (a fact and its record are written in
+// the same savepoint), and it need not be read back.
+func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string, fresh *ledger.Fact) error {
 	var st receiptState
-	rec, err := load(tx, p.ID, subject, &st)
+	rec, found, err := loadFound(tx, p.ID, subject, &st)
 	if err != nil {
 		return err
 	}
-	fs, err := tx.SubjectFacts(p.ID, subject)
-	if err != nil {
+	var fs []ledger.Fact
+	if fresh != nil && !found {
+		fs = []ledger.Fact{*fresh}
+	} else if fs, err = tx.SubjectFacts(p.ID, subject); err != nil {
 		return err
 	}
 	// The latest revision (by time, then content) is the receipt.
