@@ -163,6 +163,11 @@ func (l *Ledger) openSQLite(o Options) error {
 	// statement journal, a temporary file by default: a pwrite per page.
 	// In memory it is a copy, freed when the savepoint is released.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// A batch of 500 till receipts dirties some 3,000 pages, most of
+	// them in per-account indexes: with the default checkpoint at 1,000
+	// pages every commit was followed by one, copying those pages again.
+	// At 10,000 (about 40 MiB of WAL) the drop ingest ran 26% faster.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: o.Path}).EscapedPath() + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
