@@ -38,7 +38,7 @@ func TestBenchTiny(t *testing.T) {
 	}
 	table := out.String()
 	for _, be := range backends {
-		for _, m := range []string{"drop ingest", "drop ingest x10", "reconciliation", "balance read p99", "balance read p50", "balance reads", "reservations", "raw durable commits, 1 writer"} {
+		for _, m := range []string{"drop ingest", "drop ingest x10", "reconciliation", "balance read p99 at 10% load", "balance read p99 at 50% load", "balance read p50 at 25% load", "balance reads", "reservations", "raw durable commits, 1 writer"} {
 			if !strings.Contains(table, "| "+m+" ") || !strings.Contains(table, "| "+be+" ") {
 				t.Errorf("the table has no row %q on %s:\n%s", m, be, table)
 			}

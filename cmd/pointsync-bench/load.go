@@ -37,6 +37,14 @@ func (r loadResult) percentile(p int) time.Duration {
 	return r.lat[min(len(r.lat)-1, len(r.lat)*p/100)]
 }
 
+// percentile999 is the latency below which 99.9 percent finished.
+func (r loadResult) percentile999() time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, len(r.lat)*999/1000)]
+}
+
 // runLoad runs op in workers goroutines, each in a loop, for warmup and
 // then duration; only what finished within the duration counts. Each
 // worker has its own random source, seeded by the worker's number.
