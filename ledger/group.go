@@ -59,13 +59,17 @@ func (l *Ledger) updateGrouped(ctx context.Context, fn func(*Tx) error) error {
 	lead := len(q.waiting) == 1
 	q.mu.Unlock()
 	if lead {
-		l.wmu.Lock()
-		q.mu.Lock()
-		group := q.waiting
-		q.waiting = nil
-		q.mu.Unlock()
-		l.runGroup(group)
-		l.wmu.Unlock()
+		func() {
+			// Deferred: an fn that ends its goroutine (runtime.Goexit)
+			// must not keep the write lock.
+			l.wmu.Lock()
+			defer l.wmu.Unlock()
+			q.mu.Lock()
+			group := q.waiting
+			q.waiting = nil
+			q.mu.Unlock()
+			l.runGroup(group)
+		}()
 	}
 	<-req.done
 	if req.panicked != nil {
@@ -77,50 +81,76 @@ func (l *Ledger) updateGrouped(ctx context.Context, fn func(*Tx) error) error {
 // runGroup runs the queued Updates and tells each how it ended. The
 // caller holds l.wmu.
 func (l *Ledger) runGroup(group []*writeReq) {
-	var sqlTx *sql.Tx
+	var g groupRun
+	finished := false
 	defer func() {
 		p := recover()
-		if p != nil && sqlTx != nil {
-			_ = sqlTx.Rollback()
+		if !finished {
+			// A panic or Goexit outside the fns (which catch recovers).
+			if !g.committed && g.sqlTx != nil {
+				_ = g.sqlTx.Rollback()
+			}
+			for _, r := range group {
+				switch {
+				case r.err != nil || r.panicked != nil:
+				case g.committed && p != nil:
+					r.panicked = p // an OnCommit hook panicked: as alone
+				case !g.committed:
+					r.err = fmt.Errorf("%w: %v", errGroupAborted, p)
+				}
+			}
 		}
 		for _, r := range group {
-			if p != nil && r.err == nil && r.panicked == nil {
-				r.err = fmt.Errorf("%w: %v", errGroupAborted, p)
-			}
 			close(r.done)
 		}
 	}()
+	l.runGroupTx(group, &g)
+	finished = true
+}
+
+// groupRun is the state of a group's transaction.
+type groupRun struct {
+	sqlTx     *sql.Tx
+	committed bool
+}
+
+func (l *Ledger) runGroupTx(group []*writeReq, g *groupRun) {
 	if len(group) == 1 {
 		r := group[0]
 		r.panicked, r.err = catch(func() error { return l.updateOne(r.ctx, r.fn) })
 		return
 	}
-	failAll := func(err error) {
+	// abort ends the transaction after something broke it: every Update
+	// but breaker runs again in a later one, even one that had failed,
+	// since it may have failed on writes now undone.
+	abort := func(breaker *writeReq, err error) {
+		_ = g.sqlTx.Rollback()
 		for _, r := range group {
-			if r.err == nil && r.panicked == nil {
+			if r != breaker && r.panicked == nil && !errors.Is(r.err, context.Canceled) && !errors.Is(r.err, context.DeadlineExceeded) {
 				r.err = err
 			}
 		}
 	}
-	// The transaction outlives any one Update's context: each statement
-	// runs under its own Update's context instead.
+	// The transaction and its statements run under contexts that are
+	// not cancelled: SQLite rolls the whole transaction back when a write
+	// is interrupted, which would undo the others' writes. An Update whose
+	// context ends stops at its next statement instead (Tx.live).
 	sqlTx, err := l.w.BeginTx(context.WithoutCancel(group[0].ctx), nil)
 	if err != nil {
-		sqlTx = nil
-	}
-	if err != nil {
-		failAll(fmt.Errorf("ledger: begin: %w", err))
+		for _, r := range group {
+			r.err = fmt.Errorf("ledger: begin: %w", err)
+		}
 		return
 	}
+	g.sqlTx = sqlTx
 	raw := func(q string) error { _, err := sqlTx.Exec(q); return err }
-	abort := func(err error) {
-		_ = sqlTx.Rollback()
-		failAll(err)
-	}
 	if lease := l.fence.Load(); lease != nil {
-		gtx := &Tx{l: l, tx: sqlTx, ctx: group[0].ctx, now: l.clock().UTC()}
+		gtx := &Tx{l: l, tx: sqlTx, ctx: context.WithoutCancel(group[0].ctx), now: l.clock().UTC()}
 		if err := lease.checkFence(gtx); err != nil {
-			abort(err)
+			if !errors.Is(err, ErrLeaseLost) {
+				err = fmt.Errorf("%w: %v", errGroupAborted, err)
+			}
+			abort(nil, err)
 			return
 		}
 	}
@@ -131,10 +161,10 @@ func (l *Ledger) runGroup(group []*writeReq) {
 			continue
 		}
 		if err := raw("SAVEPOINT " + groupSavepoint); err != nil {
-			abort(fmt.Errorf("%w: savepoint: %v", errGroupAborted, err))
+			abort(nil, fmt.Errorf("%w: savepoint: %v", errGroupAborted, err))
 			return
 		}
-		tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(r.ctx, inTxKey{}, l), now: l.clock().UTC()}
+		tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(context.WithoutCancel(r.ctx), inTxKey{}, l), live: r.ctx, now: l.clock().UTC()}
 		r.panicked, r.err = catch(func() error {
 			if err := r.fn(tx); err != nil {
 				return err
@@ -143,8 +173,7 @@ func (l *Ledger) runGroup(group []*writeReq) {
 		})
 		if r.err == nil && r.panicked == nil {
 			if err := raw("RELEASE " + groupSavepoint); err != nil {
-				r.err = fmt.Errorf("ledger: release savepoint: %w", err)
-				abort(fmt.Errorf("%w: %v", errGroupAborted, err))
+				abort(nil, fmt.Errorf("%w: release savepoint: %v", errGroupAborted, err))
 				return
 			}
 			txs = append(txs, tx)
@@ -153,11 +182,11 @@ func (l *Ledger) runGroup(group []*writeReq) {
 		if err := raw("ROLLBACK TO " + groupSavepoint); err != nil {
 			// The error rolled the whole transaction back.
 			r.err = errors.Join(r.err, fmt.Errorf("ledger: roll back to savepoint: %w", err))
-			abort(errGroupAborted)
+			abort(r, errGroupAborted)
 			return
 		}
 		if err := raw("RELEASE " + groupSavepoint); err != nil {
-			abort(fmt.Errorf("%w: release savepoint: %v", errGroupAborted, err))
+			abort(nil, fmt.Errorf("%w: release savepoint: %v", errGroupAborted, err))
 			return
 		}
 	}
@@ -166,9 +195,14 @@ func (l *Ledger) runGroup(group []*writeReq) {
 		return
 	}
 	if err := sqlTx.Commit(); err != nil {
-		failAll(fmt.Errorf("ledger: commit: %w", err))
+		for _, r := range group {
+			if r.err == nil && r.panicked == nil {
+				r.err = fmt.Errorf("ledger: commit: %w", err)
+			}
+		}
 		return
 	}
+	g.committed = true
 	l.group.mu.Lock()
 	l.group.commits++
 	l.group.mu.Unlock()

@@ -181,11 +181,19 @@ func TestGroupCommitAborted(t *testing.T) {
 	release := holdWriter(t, l)
 	errBroke := errors.New("broke the transaction")
 	var runs atomic.Int64
+	errRefused := errors.New("refused by the test")
+	var refusals atomic.Int64
 	fns := []func(*Tx) error{
 		func(tx *Tx) error {
 			runs.Add(1)
 			_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: "a1", Reason: "accrual"}, Amount: 7})
 			return err
+		},
+		func(*Tx) error {
+			// It may have failed on the writes the breaker undoes: it
+			// runs again.
+			refusals.Add(1)
+			return errRefused
 		},
 		func(tx *Tx) error {
 			// As SQLite does on an interrupted write or a full disk.
@@ -209,14 +217,68 @@ func TestGroupCommitAborted(t *testing.T) {
 	}
 	release()
 	wg.Wait()
-	if errs[0] != nil || errs[2] != nil {
-		t.Fatalf("the others: %v, %v; want both committed on a later try", errs[0], errs[2])
+	if errs[0] != nil || errs[3] != nil {
+		t.Fatalf("the others: %v, %v; want both committed on a later try", errs[0], errs[3])
 	}
-	if !errors.Is(errs[1], errBroke) {
-		t.Fatalf("the breaking update: %v, want its own error", errs[1])
+	if !errors.Is(errs[2], errBroke) {
+		t.Fatalf("the breaking update: %v, want its own error", errs[2])
+	}
+	if !errors.Is(errs[1], errRefused) || refusals.Load() < 2 {
+		t.Fatalf("the failing update: %v after %d runs; want its own error after running again", errs[1], refusals.Load())
 	}
 	if n := runs.Load(); n < 3 {
 		t.Errorf("the other updates ran %d times, want at least 3 (one of them again)", n)
 	}
 	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 12, 0, 0, 0)
+}
+
+// TestGroupCommitCancelled: an Update whose context ends while its fn
+// runs in a group stops at its next statement with the context's error,
+// and the others' writes commit: the cancellation never interrupts a
+// statement, which would make SQLite roll the shared transaction back.
+func TestGroupCommitCancelled(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	hh := newH(t, l)
+	hh.customer("web:a")
+	credit := func(tx *Tx, key string, amount int64) error {
+		_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: key, Reason: "accrual"}, Amount: amount})
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := holdWriter(t, l)
+	var runs atomic.Int64
+	fns := []struct {
+		ctx context.Context
+		fn  func(*Tx) error
+	}{
+		{context.Background(), func(tx *Tx) error { runs.Add(1); return credit(tx, "c1", 3) }},
+		{ctx, func(tx *Tx) error {
+			if err := credit(tx, "c2", 100); err != nil {
+				return err
+			}
+			cancel() // the caller gives up half-way
+			return credit(tx, "c3", 100)
+		}},
+		{context.Background(), func(tx *Tx) error { runs.Add(1); return credit(tx, "c4", 4) }},
+	}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = l.Update(f.ctx, f.fn) }()
+		waitQueued(t, l, i+1)
+	}
+	release()
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("the others: %v, %v", errs[0], errs[2])
+	}
+	if !errors.Is(errs[1], context.Canceled) {
+		t.Fatalf("the cancelled update: %v, want context.Canceled", errs[1])
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the others ran %d times, want once each: the group was not aborted", n)
+	}
+	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 7, 0, 0, 0)
 }

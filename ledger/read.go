@@ -50,6 +50,7 @@ func (l *Ledger) read(ctx context.Context, fn func(q querier) error) error {
 		return fn(tx)
 	}
 	cr := &cachedReader{tx: tx, cache: &l.rstmts}
+	defer tx.Rollback() // on a panic in fn; a no-op once rolled back below
 	err = fn(cr)
 	_ = tx.Rollback()
 	// Prepared once the transaction gave its connection back: preparing

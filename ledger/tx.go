@@ -29,6 +29,12 @@ type Tx struct {
 
 	bound map[string]*sql.Stmt // the ledger's statements bound to this transaction (stmt)
 
+	// live is the Update's own context when ctx is not cancelled with it
+	// (a grouped Update, group.go): each statement checks it first, so
+	// that a cancelled Update stops between statements and never
+	// interrupts one, which would roll the shared transaction back.
+	live context.Context
+
 	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
 }
 
@@ -39,6 +45,9 @@ func (tx *Tx) Try(fn func() error) error {
 	// Savepoint statements go straight to the transaction: one name per
 	// depth, and never into the statement cache (a name per call would
 	// fill it, and MySQL's server-side statement limit with it).
+	if err := tx.alive(); err != nil {
+		return err
+	}
 	tx.sp++
 	defer func() { tx.sp-- }()
 	name := fmt.Sprintf("pointsync_sp%d", tx.sp)
@@ -104,7 +113,18 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 // trip without preparing.
 func (tx *Tx) direct() bool { return tx.l.backend == BackendMySQL }
 
+// alive is the error of a grouped Update whose own context ended.
+func (tx *Tx) alive() error {
+	if tx.live == nil {
+		return nil
+	}
+	return tx.live.Err()
+}
+
 func (tx *Tx) execResult(query string, args ...any) (sql.Result, error) {
+	if err := tx.alive(); err != nil {
+		return nil, err
+	}
 	if tx.direct() {
 		return tx.tx.ExecContext(tx.ctx, query, args...)
 	}
@@ -116,6 +136,9 @@ func (tx *Tx) execResult(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	if err := tx.alive(); err != nil {
+		return nil, err
+	}
 	if tx.direct() {
 		return tx.tx.QueryContext(tx.ctx, query, args...)
 	}
@@ -129,6 +152,9 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 // queryRow is QueryRow through the statement cache; a preparation error
 // comes out of Scan.
 func (tx *Tx) queryRow(query string, args ...any) scanner {
+	if err := tx.alive(); err != nil {
+		return errRow{err}
+	}
 	if tx.direct() {
 		return tx.tx.QueryRowContext(tx.ctx, query, args...)
 	}
