@@ -45,18 +45,46 @@ func (r loadResult) percentile999() time.Duration {
 	return r.lat[min(len(r.lat)-1, len(r.lat)*999/1000)]
 }
 
+// loadPart is what one worker of a load did in the measured window.
+type loadPart struct {
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+func (p *loadPart) add(lat time.Duration, err error) {
+	if err == nil {
+		p.lat = append(p.lat, lat)
+		return
+	}
+	if p.errs == 0 {
+		p.firstErr = err.Error()
+	}
+	p.errs++
+}
+
+// merge adds up the workers' parts of a load measured over window.
+func merge(parts []loadPart, window time.Duration) loadResult {
+	res := loadResult{window: window}
+	for _, p := range parts {
+		res.lat = append(res.lat, p.lat...)
+		res.errs += p.errs
+		if res.firstErr == "" {
+			res.firstErr = p.firstErr
+		}
+	}
+	slices.Sort(res.lat)
+	res.done = len(res.lat)
+	return res
+}
+
 // runLoad runs op in workers goroutines, each in a loop, for warmup and
 // then duration; only what finished within the duration counts. Each
 // worker has its own random source, seeded by the worker's number.
 func runLoad(ctx context.Context, workers int, warmup, duration time.Duration, seed uint64, op func(ctx context.Context, worker, n int, rng *rand.Rand) error) loadResult {
 	start := time.Now()
 	from, to := start.Add(warmup), start.Add(warmup+duration)
-	type part struct {
-		lat      []time.Duration
-		errs     int
-		firstErr string
-	}
-	parts := make([]part, workers)
+	parts := make([]loadPart, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -74,29 +102,12 @@ func runLoad(ctx context.Context, workers int, warmup, duration time.Duration, s
 				if t0.Before(from) || t1.After(to) {
 					continue
 				}
-				if err != nil {
-					if p.errs == 0 {
-						p.firstErr = err.Error()
-					}
-					p.errs++
-					continue
-				}
-				p.lat = append(p.lat, t1.Sub(t0))
+				p.add(t1.Sub(t0), err)
 			}
 		}()
 	}
 	wg.Wait()
-	res := loadResult{window: duration}
-	for _, p := range parts {
-		res.lat = append(res.lat, p.lat...)
-		res.errs += p.errs
-		if res.firstErr == "" {
-			res.firstErr = p.firstErr
-		}
-	}
-	slices.Sort(res.lat)
-	res.done = len(res.lat)
-	return res
+	return merge(parts, duration)
 }
 
 // apiClient calls the web server with the bench's token over keep-alive
@@ -293,12 +304,7 @@ func runRate(ctx context.Context, perSecond float64, workers int, warmup, durati
 			due <- at
 		}
 	}()
-	type part struct {
-		lat      []time.Duration
-		errs     int
-		firstErr string
-	}
-	parts := make([]part, workers)
+	parts := make([]loadPart, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -313,27 +319,10 @@ func runRate(ctx context.Context, perSecond float64, workers int, warmup, durati
 				if at.Before(from) {
 					continue
 				}
-				if err != nil {
-					if p.errs == 0 {
-						p.firstErr = err.Error()
-					}
-					p.errs++
-					continue
-				}
-				p.lat = append(p.lat, time.Since(at))
+				p.add(time.Since(at), err)
 			}
 		}()
 	}
 	wg.Wait()
-	res := loadResult{window: duration}
-	for _, p := range parts {
-		res.lat = append(res.lat, p.lat...)
-		res.errs += p.errs
-		if res.firstErr == "" {
-			res.firstErr = p.firstErr
-		}
-	}
-	slices.Sort(res.lat)
-	res.done = len(res.lat)
-	return res
+	return merge(parts, duration)
 }
