@@ -163,7 +163,7 @@ func (b builder) connector(cc configs.Connector) (*job, connectors.Closer, error
 	default:
 		return nil, nil, fmt.Errorf("unknown kind %q", cc.Kind)
 	}
-	sj := &sourceJob{name: cc.Name, src: src, ledger: b.ledger, engine: b.engine, batch: b.cfg.Daemon.BatchSize, log: log}
+	sj := &sourceJob{name: cc.Name, src: src, ledger: b.ledger, engine: b.engine, batch: b.cfg.Daemon.BatchSize, log: b.log} // its logs name the job themselves
 	j := &job{name: cc.Name, kind: "connector", schedule: cc.Schedule, run: sj.run}
 	if lg, ok := src.(connectors.Lagger); ok {
 		j.lag = lg.Lag

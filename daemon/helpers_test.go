@@ -93,7 +93,7 @@ func (e *env) daemon() *Daemon {
 // addSource adds a connector job reading src, as build.go makes one for
 // a configured connector, ahead of the housekeeping and the exports.
 func (e *env) addSource(d *Daemon, name string, src connectors.Source) *job {
-	sj := &sourceJob{name: name, src: src, ledger: e.l, engine: e.eng, batch: e.cfg.Daemon.BatchSize, log: d.log.With(zap.String("job", name))}
+	sj := &sourceJob{name: name, src: src, ledger: e.l, engine: e.eng, batch: e.cfg.Daemon.BatchSize, log: d.log}
 	j := &job{name: name, kind: "connector", schedule: "@every 1h", run: sj.run}
 	d.connectors = append(d.connectors, j)
 	return j
