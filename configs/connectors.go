@@ -27,6 +27,11 @@ type Daemon struct {
 	// third of it): a standby takes over within about this time after the
 	// active one dies.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// MemoryLimitMiB is the soft limit of the Go runtime's memory (heap,
+	// stacks), in MiB: past it the collector runs more often rather than
+	// let garbage double the heap. 0 leaves the runtime's default (no
+	// limit). The GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 }
 
 // Connector is one source of facts: a drop folder, a webservice or a SQL
@@ -200,7 +205,7 @@ const (
 
 func defaultDaemon() Daemon {
 	return Daemon{BatchSize: 500, Retries: 3, Backoff: 2 * time.Second, MaxBackoff: time.Minute, Housekeeping: "@every 1h",
-		LeaseTTL: 15 * time.Second}
+		LeaseTTL: 15 * time.Second, MemoryLimitMiB: 64}
 }
 
 func defaultHTTP() HTTP {

@@ -46,6 +46,9 @@ func (v *validator) daemon() {
 	if d.BatchSize < 1 || d.BatchSize > 100000 {
 		v.add("daemon.batch_size", "must be between 1 and 100000, e.g. 500")
 	}
+	if d.MemoryLimitMiB < 0 || d.MemoryLimitMiB > 1<<20 {
+		v.add("daemon.memory_limit_mib", "must be 0 (no limit) to 1048576 MiB, e.g. 64")
+	}
 	if d.Retries < 0 || d.Retries > 100 {
 		v.add("daemon.retries", "must be between 0 and 100")
 	}

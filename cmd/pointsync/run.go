@@ -74,6 +74,9 @@ func (c *common) startDaemon(ctx context.Context, a *app) (*daemon.Daemon, *env,
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if limit, from := daemon.SetMemoryLimit(e.cfg.Daemon); limit > 0 {
+		e.log.Info("go memory limit", zap.Int64("mib", limit>>20), zap.String("from", from))
+	}
 	var lock *daemon.Lock
 	if path := e.lockFile(); path != "" {
 		if lock, err = daemon.AcquireLock(path); err != nil {
