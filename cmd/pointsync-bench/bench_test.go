@@ -28,7 +28,7 @@ func TestBenchTiny(t *testing.T) {
 	dir := t.TempDir()
 	var out, log bytes.Buffer
 	args := []string{"-backend", backend, "-rows", "200", "-rss-x10", "-orders", "100", "-rounds", "2", "-customers", "200", "-movements", "2000",
-		"-clients", "4", "-duration", "200ms", "-warmup", "100ms", "-dir", dir, "-cpuprofile", dir + "/profiles"}
+		"-clients", "4", "-duration", "200ms", "-warmup", "100ms", "-dir", dir, "-cpuprofile", dir + "/profiles", "-memprofile", dir + "/heap"}
 	if code := benchMain(context.Background(), args, &out, &log); code != 0 {
 		t.Fatalf("pointsync-bench %s: exit %d\n%s\n%s", strings.Join(args, " "), code, log.String(), out.String())
 	}
@@ -46,6 +46,12 @@ func TestBenchTiny(t *testing.T) {
 		for _, p := range []string{"ingest", "ingest-x10", "reconcile", "reads", "reserve"} {
 			if fi, err := os.Stat(dir + "/profiles/" + p + "-" + be + ".pprof"); err != nil || fi.Size() == 0 {
 				t.Errorf("no CPU profile of %s on %s: %v", p, be, err)
+			}
+			if fi, err := os.Stat(dir + "/heap/" + p + "-" + be + ".heap.pprof"); err != nil || fi.Size() == 0 {
+				t.Errorf("no heap profile of %s on %s: %v", p, be, err)
+			}
+			if data, err := os.ReadFile(dir + "/heap/" + p + "-" + be + ".heap.pprof.txt"); err != nil || !strings.Contains(string(data), "rss_mib") || strings.Count(string(data), "\n") < 2 {
+				t.Errorf("no memory timeline of %s on %s: %v\n%s", p, be, err, data)
 			}
 		}
 	}

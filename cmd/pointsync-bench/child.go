@@ -34,8 +34,8 @@ import (
 // (the kernel's maximum resident set size of the process) and not mixed
 // with the generator's or the load generator's:
 //
-//	child sync  -config FILE -stage DIR [-cpuprofile FILE]
-//	child serve -config FILE [-cpuprofile FILE]
+//	child sync  -config FILE -stage DIR [-cpuprofile FILE] [-memprofile FILE]
+//	child serve -config FILE [-cpuprofile FILE] [-memprofile FILE]
 //
 // sync does what `pointsync sync --once` does (lock, lease, every
 // connector until it has nothing more, the housekeeping), once per round
@@ -64,8 +64,21 @@ func childMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	config := fs.String("config", "", "configuration file")
 	stage := fs.String("stage", "", "sync: the folder of round folders")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile at the peak resident set to this file, and a timeline of memory to FILE.txt")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if *memprofile != "" {
+		w, err := startMemWatch(*memprofile, time.Second)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer func() {
+			if err := w.Stop(); err != nil {
+				fmt.Fprintln(stderr, "memprofile:", err)
+			}
+		}()
 	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -143,6 +156,8 @@ func childSync(ctx context.Context, config, stage string, stdout, stderr io.Writ
 		}
 		defer lock.Release()
 	}
+	// As pointsync run and sync do.
+	daemon.SetMemoryLimit(e.cfg.Daemon)
 	eng, err := daemon.Engine(e.cfg)
 	if err != nil {
 		return err
@@ -230,6 +245,7 @@ func childServe(ctx context.Context, config string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer e.ledger.Close()
+	daemon.SetMemoryLimit(e.cfg.Daemon)
 	eng, err := daemon.Engine(e.cfg)
 	if err != nil {
 		return err

@@ -74,6 +74,7 @@ type options struct {
 	mysqlDSN   string
 	only       []string
 	cpuprofile string
+	memprofile string
 	rssX10     bool
 	dir        string
 	keep       bool
@@ -96,6 +97,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.mysqlDSN, "mysql-dsn", os.Getenv(mysqlEnv), "MySQL/MariaDB server DSN without database, e.g. root@tcp(127.0.0.1:3306)/ (default $"+mysqlEnv+"); the bench creates and drops pointsync_test_bench_* databases")
 	only := fs.String("only", strings.Join(measures, ","), "measures to run, comma-separated: "+strings.Join(measures, ", "))
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "folder to write one CPU profile per measure into (the process doing the product's work)")
+	fs.StringVar(&o.memprofile, "memprofile", "", "folder to write, per measure, a heap profile at the peak resident set and a timeline of memory (NAME.heap.pprof, NAME.heap.pprof.txt)")
 	fs.BoolVar(&o.rssX10, "rss-x10", false, "also ingest a file ten times larger (-rows x 10) and report its peak memory (long)")
 	fs.StringVar(&o.dir, "dir", "", "work folder (default: a new temporary folder, removed at the end unless -keep)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder and the MySQL databases")
@@ -195,8 +197,11 @@ func newBench(o options, log io.Writer) (*bench, error) {
 		}
 		b.work = dir
 	}
-	if o.cpuprofile != "" {
-		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
+	for _, dir := range []string{o.cpuprofile, o.memprofile} {
+		if dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 	}
@@ -273,12 +278,16 @@ func (b *bench) profile(name string) string {
 	return filepath.Join(b.o.cpuprofile, name+".pprof")
 }
 
-// profileArgs are the child's flags for a measure's profile.
+// profileArgs are the child's flags for a measure's profiles.
 func (b *bench) profileArgs(name string) []string {
+	var args []string
 	if p := b.profile(name); p != "" {
-		return []string{"-cpuprofile", p}
+		args = append(args, "-cpuprofile", p)
 	}
-	return nil
+	if b.o.memprofile != "" {
+		args = append(args, "-memprofile", filepath.Join(b.o.memprofile, name+".heap.pprof"))
+	}
+	return args
 }
 
 func (b *bench) note(format string, args ...any) {

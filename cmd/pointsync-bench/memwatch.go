@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"time"
+)
+
+// memWatch follows a child's memory, for -memprofile: it samples the
+// resident set every interval and, at each new peak, writes a heap profile
+// over the last one, so that the profile left is the one of the peak. A
+// timeline (path + ".txt") splits each sample into the Go runtime's
+// memory and the rest: SQLite's page caches and allocations, which
+// modernc.org/sqlite makes outside the Go heap, and mapped files.
+type memWatch struct {
+	path     string
+	interval time.Duration
+	start    time.Time
+	peak     int64
+	lines    bytes.Buffer
+	stop     chan struct{}
+	done     chan error
+	samples  []metrics.Sample
+}
+
+// memPeakStep is how much a peak must pass the last one to be profiled
+// again: a heap profile costs a stop of the world.
+const memPeakStep = 2 << 20
+
+func startMemWatch(path string, interval time.Duration) (*memWatch, error) {
+	if _, err := residentBytes(); err != nil {
+		return nil, fmt.Errorf("-memprofile: %w", err)
+	}
+	w := &memWatch{path: path, interval: interval, start: time.Now(), stop: make(chan struct{}), done: make(chan error, 1),
+		samples: []metrics.Sample{
+			{Name: "/memory/classes/total:bytes"},
+			{Name: "/memory/classes/heap/released:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"},
+		}}
+	fmt.Fprintf(&w.lines, "%8s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib")
+	go w.loop()
+	return w, nil
+}
+
+func (w *memWatch) loop() {
+	t := time.NewTicker(w.interval)
+	defer t.Stop()
+	var err error
+	for {
+		select {
+		case <-w.stop:
+			if e := w.sample(); err == nil {
+				err = e
+			}
+			w.done <- err
+			return
+		case <-t.C:
+			if e := w.sample(); err == nil {
+				err = e
+			}
+		}
+	}
+}
+
+// sample reads the resident set and the runtime's figures, and profiles
+// the heap at a new peak.
+func (w *memWatch) sample() error {
+	rss, err := residentBytes()
+	if err != nil {
+		return err
+	}
+	metrics.Read(w.samples)
+	goMapped := int64(w.samples[0].Value.Uint64() - w.samples[1].Value.Uint64())
+	heap := int64(w.samples[2].Value.Uint64())
+	const mib = 1 << 20
+	fmt.Fprintf(&w.lines, "%8.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
+		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib)
+	if rss < w.peak+memPeakStep {
+		return nil
+	}
+	w.peak = rss
+	f, err := os.Create(w.path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Stop takes a last sample and writes the timeline.
+func (w *memWatch) Stop() error {
+	close(w.stop)
+	err := <-w.done
+	if e := os.WriteFile(w.path+".txt", w.lines.Bytes(), 0o644); err == nil {
+		err = e
+	}
+	return err
+}
+
+// residentBytes is the process's resident set now (Linux: the VmRSS line
+// of /proc/self/status).
+func residentBytes() (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("the resident set is read from /proc (Linux): %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/self/status: VmRSS %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/proc/self/status has no VmRSS line")
+}
