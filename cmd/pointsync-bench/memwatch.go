@@ -14,15 +14,16 @@ import (
 // memWatch follows a child's memory, for -memprofile: it samples the
 // resident set every interval and, at each new peak, writes a heap profile
 // over the last one, so that the profile left is the one of the peak. A
-// timeline (path + ".txt") splits each sample into the Go runtime's
-// memory and the rest: SQLite's page caches and allocations, which
-// modernc.org/sqlite makes outside the Go heap, and mapped files.
+// timeline (path + ".txt", written as it goes, to watch a long run) splits
+// each sample into the Go runtime's memory and the rest: SQLite's page
+// caches and allocations, which modernc.org/sqlite makes outside the Go
+// heap, and mapped files.
 type memWatch struct {
 	path     string
 	interval time.Duration
 	start    time.Time
 	peak     int64
-	lines    bytes.Buffer
+	timeline *os.File
 	stop     chan struct{}
 	done     chan error
 	samples  []metrics.Sample
@@ -36,13 +37,20 @@ func startMemWatch(path string, interval time.Duration) (*memWatch, error) {
 	if _, err := residentBytes(); err != nil {
 		return nil, fmt.Errorf("-memprofile: %w", err)
 	}
-	w := &memWatch{path: path, interval: interval, start: time.Now(), stop: make(chan struct{}), done: make(chan error, 1),
+	timeline, err := os.Create(path + ".txt")
+	if err != nil {
+		return nil, err
+	}
+	w := &memWatch{path: path, interval: interval, start: time.Now(), timeline: timeline, stop: make(chan struct{}), done: make(chan error, 1),
 		samples: []metrics.Sample{
 			{Name: "/memory/classes/total:bytes"},
 			{Name: "/memory/classes/heap/released:bytes"},
 			{Name: "/memory/classes/heap/objects:bytes"},
 		}}
-	fmt.Fprintf(&w.lines, "%8s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib")
+	if _, err := fmt.Fprintf(timeline, "%8s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib"); err != nil {
+		timeline.Close()
+		return nil, err
+	}
 	go w.loop()
 	return w, nil
 }
@@ -78,8 +86,10 @@ func (w *memWatch) sample() error {
 	goMapped := int64(w.samples[0].Value.Uint64() - w.samples[1].Value.Uint64())
 	heap := int64(w.samples[2].Value.Uint64())
 	const mib = 1 << 20
-	fmt.Fprintf(&w.lines, "%8.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
-		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib)
+	if _, err := fmt.Fprintf(w.timeline, "%8.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
+		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib); err != nil {
+		return err
+	}
 	if rss < w.peak+memPeakStep {
 		return nil
 	}
@@ -95,11 +105,11 @@ func (w *memWatch) sample() error {
 	return f.Close()
 }
 
-// Stop takes a last sample and writes the timeline.
+// Stop takes a last sample and closes the timeline.
 func (w *memWatch) Stop() error {
 	close(w.stop)
 	err := <-w.done
-	if e := os.WriteFile(w.path+".txt", w.lines.Bytes(), 0o644); err == nil {
+	if e := w.timeline.Close(); err == nil {
 		err = e
 	}
 	return err
