@@ -296,7 +296,8 @@ func NewMapper(s Spec) (*Mapper, error) {
 // SpillTo bounds the memory the Mapper uses to remember the receipts and
 // documents it met, for a source that streams inputs of any size: past
 // memKeys keys (0 for keyset.DefaultMemKeys, 2 MiB of them) they go to a
-// temporary file in dir, about 1.5 bytes a key staying in memory. Call it
+// temporary file in dir, and memory stays under 6 MiB however many keys
+// (see package keyset). Call it
 // before the first Add. The file can fail: check Err after Add and
 // Flush, and Close the Mapper when done.
 func (m *Mapper) SpillTo(dir string, memKeys int) {

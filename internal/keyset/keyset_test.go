@@ -30,6 +30,14 @@ func checkShape(t testing.TB, s *Set) {
 		if want := (r.n + blockKeys - 1) / blockKeys; len(r.fences) != want {
 			t.Fatalf("run %d: %d fences for %d keys", i, len(r.fences), r.n)
 		}
+		// A merge sizes the filter for both runs, before duplicates
+		// are dropped: a run may be a little under the limit and
+		// have none.
+		if filtered := r.bloom.blocks > 0; r.n > s.filterKeys && filtered {
+			t.Fatalf("run %d of %d keys has a Bloom filter; runs over %d should not", i, r.n, s.filterKeys)
+		} else if r.n <= s.filterKeys/2 && !filtered {
+			t.Fatalf("run %d of %d keys has no Bloom filter; runs up to %d should", i, r.n, s.filterKeys)
+		}
 		off += 8 * int64(r.n)
 		total += r.n
 	}
@@ -62,6 +70,8 @@ func TestKeysetMatchesMap(t *testing.T) {
 		for _, space := range []uint64{50, 20_000, 0} { // 0: any uint64
 			rng := rand.New(rand.NewPCG(seed, uint64(bound)<<32|space))
 			s := NewSize(t.TempDir(), bound)
+			// The larger runs without a filter, as in a long file.
+			s.filterKeys = 4 * bound
 			want := map[uint64]bool{}
 			key := func() uint64 {
 				if space == 0 {
@@ -368,8 +378,9 @@ func TestKeysetNoFolder(t *testing.T) {
 }
 
 // TestKeysetMemoryBounded adds millions of keys and measures the heap:
-// what stays in memory is the table, about 1.5 bytes a key spilled, and
-// nothing that grows with the table's turns.
+// what stays in memory is the table, the filters of the runs small enough
+// to have one, and the fences (16 bytes per thousand keys): nothing
+// that grows with the keys but the fences.
 func TestKeysetMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("adds 3,000,000 keys; not with -short")
@@ -389,8 +400,11 @@ func TestKeysetMemoryBounded(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	heap := int64(after.HeapInuse) - int64(before.HeapInuse)
 	t.Logf("%d keys, %d runs: heap %.1f MB, %.2f bytes a key", s.Len(), len(s.runs), float64(heap)/1e6, float64(heap)/float64(n))
-	if heap > 16<<20 {
-		t.Fatalf("heap grew by %d bytes for %d keys: over 16 MiB", heap, n)
+	// The table (2 MiB), the filters (2 x 1.5 bytes x DefaultFilterKeys
+	// at most, where a filter for every run would take 4.5 MB) and the
+	// fences (16 bytes per thousand keys).
+	if limit := int64(2<<20 + 3*DefaultFilterKeys + 2*n/blockKeys*8 + 128<<10); heap > limit {
+		t.Fatalf("heap grew by %d bytes for %d keys: over %d", heap, n, limit)
 	}
 	checkShape(t, s)
 	if err := s.Close(); err != nil {
@@ -431,6 +445,7 @@ func FuzzKeyset(f *testing.F) {
 	f.Add(byte(0), []byte{0xff, 0, 0x80, 0x7f, 0xff, 0xfe})
 	f.Fuzz(func(t *testing.T, bound byte, prog []byte) {
 		s := NewSize(t.TempDir(), int(bound%16)+1)
+		s.filterKeys = int(bound>>4) + 1
 		defer s.Close()
 		want := map[uint64]bool{}
 		for i, b := range prog {
