@@ -93,10 +93,16 @@ func (e *env) daemon() *Daemon {
 // addSource adds a connector job reading src, as build.go makes one for
 // a configured connector, ahead of the housekeeping and the exports.
 func (e *env) addSource(d *Daemon, name string, src connectors.Source) *job {
+	j, _ := e.addSourceJob(d, name, src)
+	return j
+}
+
+// addSourceJob is addSource, returning the connector's sourceJob too.
+func (e *env) addSourceJob(d *Daemon, name string, src connectors.Source) (*job, *sourceJob) {
 	sj := &sourceJob{name: name, src: src, ledger: e.l, engine: e.eng, batch: e.cfg.Daemon.BatchSize, log: d.log}
 	j := &job{name: name, kind: "connector", schedule: "@every 1h", run: sj.run}
 	d.connectors = append(d.connectors, j)
-	return j
+	return j, sj
 }
 
 // once runs every job once and returns the reports by job name.

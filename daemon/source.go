@@ -31,22 +31,44 @@ type sourceJob struct {
 	// guarded counts the batches still to apply with a savepoint around
 	// each fact, after a batch had one refused (see step).
 	guarded int
+	// ahead are batches read but not applied: the transaction that was
+	// to apply them committed before them, for a write that waited. They
+	// follow the cursor aheadFrom, and serve the next step of the same
+	// run if the ledger's cursor is still there.
+	ahead     []connectors.Batch
+	aheadFrom string
+	// yield says whether to commit before the next batch read ahead:
+	// nil is tx.WritersWaiting; tests choose.
+	yield func(*ledger.Tx) bool
 }
 
 // guardedBatches is how many batches are applied fact by fact in
 // savepoints after one had a fact refused.
 const guardedBatches = 8
 
+// readAhead is how many batches of daemon.batch_size a step reads and
+// applies in one transaction on SQLite while no other write waits: each
+// transaction dirties the pages of the indexes its facts touch, and a
+// larger one shares them between more facts (a drop of 300,000 till rows
+// ran about 30% faster with 8 than with 1). Before each batch but the
+// first it looks whether another write (a checkout's reservation, the
+// web shop's order) waits, and commits if so: that write waits for one
+// batch at most, as with batches applied one by one. On MySQL, where a
+// transaction holds its rows' locks to its end, each batch commits alone.
+const readAhead = 8
+
 // errRefusedUnguarded stops a batch applied without savepoints at its
 // first refused fact, whose writes cannot be undone alone.
 var errRefusedUnguarded = errors.New("a fact was refused in a batch applied without savepoints")
 
 // run applies batches until the source has nothing more or stop is done.
-// Each batch commits its facts, its rejects, its finished unit and the new
-// cursor in one transaction; a failure anywhere leaves the old cursor, so
-// the batch is fetched again and, facts being idempotent, nothing applies
-// twice.
+// Each transaction commits its batches' facts, their rejects, their
+// finished unit and the new cursor together; a failure anywhere leaves
+// the old cursor, so the batches are fetched again and, facts being
+// idempotent, nothing applies twice.
 func (s *sourceJob) run(stop, abort context.Context) (outcome, error) {
+	s.ahead, s.aheadFrom = nil, ""
+	defer func() { s.ahead = nil }()
 	var total outcome
 	for stop.Err() == nil {
 		out, more, err := s.step(abort)
@@ -60,30 +82,68 @@ func (s *sourceJob) run(stop, abort context.Context) (outcome, error) {
 	return total, nil
 }
 
-// step fetches and applies one batch.
+// fetch reads the batches of a step from cur: those read ahead by the
+// step before if they follow cur, then more while the source has more,
+// up to readAhead batches (1 on MySQL) and none past a finished input.
+func (s *sourceJob) fetch(ctx context.Context, cur string) ([]connectors.Batch, error) {
+	bs := s.ahead
+	if s.aheadFrom != cur {
+		bs = nil
+	}
+	s.ahead, s.aheadFrom = nil, ""
+	most := 1
+	if s.ledger.Backend() == ledger.BackendSQLite {
+		most = readAhead
+	}
+	for len(bs) < most {
+		after := cur
+		if n := len(bs); n > 0 {
+			if last := bs[n-1]; !last.More || last.Done != nil {
+				break
+			}
+			after = string(bs[n-1].Next)
+		}
+		b, err := s.src.Fetch(ctx, connectors.Cursor(after), s.batch)
+		if err != nil {
+			if len(bs) > 0 {
+				// What was read applies; the next step meets the error.
+				break
+			}
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		bs = append(bs, b)
+	}
+	return bs, nil
+}
+
+// appliedBatch is what a transaction did with one batch.
+type appliedBatch struct {
+	b       connectors.Batch
+	unit    string
+	rejects []ledger.Reject
+	applied int64
+}
+
+// step fetches batches and applies them in one transaction: all of them,
+// or as many as it applied before another write waited.
 func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error) {
 	cur, err := s.ledger.Cursor(ctx, s.name)
 	if err != nil {
 		return out, false, err
 	}
-	b, err := s.src.Fetch(ctx, connectors.Cursor(cur), s.batch)
+	bs, err := s.fetch(ctx, cur)
 	if err != nil {
-		return out, false, fmt.Errorf("fetch: %w", err)
+		return out, false, err
 	}
-	if len(b.Items) == 0 && b.Done == nil && string(b.Next) == cur {
+	if b := bs[0]; len(bs) == 1 && len(b.Items) == 0 && b.Done == nil && string(b.Next) == cur {
 		return out, false, nil
 	}
-	unit := b.Unit
-	if unit == "" && b.Done != nil {
-		unit = b.Done.Key
-	}
-	var rejects []ledger.Reject
-	var applied int64
+	var done []appliedBatch
 	// A fact refused half-way must not leave its writes behind, so each
 	// fact may run in a savepoint of its own. Savepoints cost a tenth of
 	// a batch, and refusals are rare: a batch runs without them, and if a
-	// fact is refused, it is rolled back and run again with them, as are
-	// the next few batches.
+	// fact is refused, the transaction is rolled back and run again with
+	// them, as are the next few batches.
 	guard := s.guarded > 0
 	if guard {
 		s.guarded--
@@ -94,19 +154,14 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 		}
 		return s.engine.Apply(tx, f)
 	}
-	step := rollbackOnPanic(s.log, s.name, func(tx *ledger.Tx) error {
-		// A transaction that lost a race runs again: count afresh.
-		rejects, applied = rejects[:0], 0
-		stored, err := tx.Cursor(s.name)
-		if err != nil {
-			return err
-		}
-		if stored != cur {
-			return ErrCursorMoved
+	applyBatch := func(tx *ledger.Tx, b connectors.Batch) (appliedBatch, error) {
+		a := appliedBatch{b: b, unit: b.Unit}
+		if a.unit == "" && b.Done != nil {
+			a.unit = b.Done.Key
 		}
 		for _, it := range b.Items {
 			if it.Err != nil {
-				rejects = append(rejects, rejectOf(it.Err))
+				a.rejects = append(a.rejects, rejectOf(it.Err))
 				continue
 			}
 			if it.Fact == nil {
@@ -115,27 +170,53 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 			f := *it.Fact
 			if err := apply(tx, f); err != nil {
 				if !reconcile.Refused(err) {
-					return fmt.Errorf("%s:%d: %s: %w", it.Origin, it.Line, subject(f), err)
+					return a, fmt.Errorf("%s:%d: %s: %w", it.Origin, it.Line, subject(f), err)
 				}
 				if !guard {
-					return errRefusedUnguarded
+					return a, errRefusedUnguarded
 				}
-				rejects = append(rejects, ledger.Reject{Origin: it.Origin, Line: it.Line, Reason: fmt.Sprintf("%s: %v", subject(f), err)})
+				a.rejects = append(a.rejects, ledger.Reject{Origin: it.Origin, Line: it.Line, Reason: fmt.Sprintf("%s: %v", subject(f), err)})
 				continue
 			}
-			applied++
+			a.applied++
 		}
-		for _, r := range rejects {
-			if err := tx.Reject(s.name, unit, r); err != nil {
-				return err
+		for _, r := range a.rejects {
+			if err := tx.Reject(s.name, a.unit, r); err != nil {
+				return a, err
 			}
 		}
 		if b.Done != nil {
 			if err := tx.RecordUnit(s.name, ledger.Unit{Key: b.Done.Key, Name: b.Done.Name, Rows: b.Done.Rows}); err != nil {
-				return err
+				return a, err
 			}
 		}
-		return tx.SetCursor(s.name, string(b.Next))
+		return a, tx.SetCursor(s.name, string(b.Next))
+	}
+	step := rollbackOnPanic(s.log, s.name, func(tx *ledger.Tx) error {
+		// A transaction that lost a race runs again: count afresh.
+		done = done[:0]
+		stored, err := tx.Cursor(s.name)
+		if err != nil {
+			return err
+		}
+		if stored != cur {
+			return ErrCursorMoved
+		}
+		yield := s.yield
+		if yield == nil {
+			yield = (*ledger.Tx).WritersWaiting
+		}
+		for i, b := range bs {
+			if i > 0 && yield(tx) {
+				break
+			}
+			a, err := applyBatch(tx, b)
+			if err != nil {
+				return err
+			}
+			done = append(done, a)
+		}
+		return nil
 	})
 	err = s.ledger.Update(ctx, step)
 	if errors.Is(err, errRefusedUnguarded) {
@@ -145,26 +226,44 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	if err != nil {
 		return out, false, err
 	}
-	out = outcome{Rows: applied, Rejected: int64(len(rejects)), Changed: applied > 0}
-	s.logRejects(rejects)
-	if b.Done != nil {
-		if ack, ok := s.src.(connectors.Acker); ok {
-			stored, err := s.ledger.Rejects(ctx, s.name, unit)
-			if err != nil {
+	if rest := bs[len(done):]; len(rest) > 0 {
+		s.ahead, s.aheadFrom = rest, string(done[len(done)-1].b.Next)
+	}
+	for _, a := range done {
+		out.Rows += a.applied
+		out.Rejected += int64(len(a.rejects))
+		s.logRejects(a.rejects)
+		if a.b.Done != nil {
+			if err := s.ack(ctx, a); err != nil {
 				return out, false, err
-			}
-			all := make([]connectors.Reject, len(stored))
-			for i, r := range stored {
-				all[i] = connectors.Reject{Origin: r.Origin, Line: r.Line, Column: r.Column, Value: r.Value, Reason: r.Reason}
-			}
-			if err := ack.Ack(ctx, b, all); err != nil {
-				// Applied and durable; the next run's Fetch finishes the
-				// input again and Ack is retried.
-				return out, false, fmt.Errorf("after applying %s: %w", b.Done.Name, err)
 			}
 		}
 	}
-	return out, b.More, nil
+	out.Changed = out.Rows > 0
+	return out, len(s.ahead) > 0 || done[len(done)-1].b.More, nil
+}
+
+// ack tells a source that acknowledges finished inputs that a's is
+// applied, with every row of it rejected on the way.
+func (s *sourceJob) ack(ctx context.Context, a appliedBatch) error {
+	ack, ok := s.src.(connectors.Acker)
+	if !ok {
+		return nil
+	}
+	stored, err := s.ledger.Rejects(ctx, s.name, a.unit)
+	if err != nil {
+		return err
+	}
+	all := make([]connectors.Reject, len(stored))
+	for i, r := range stored {
+		all[i] = connectors.Reject{Origin: r.Origin, Line: r.Line, Column: r.Column, Value: r.Value, Reason: r.Reason}
+	}
+	if err := ack.Ack(ctx, a.b, all); err != nil {
+		// Applied and durable; the next run's Fetch finishes the input
+		// again and Ack is retried.
+		return fmt.Errorf("after applying %s: %w", a.b.Done.Name, err)
+	}
+	return nil
 }
 
 // maxLoggedRejects is how many rejected rows of one batch are logged one

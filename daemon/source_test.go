@@ -333,3 +333,60 @@ func TestRefusedAfterWritesLeavesNothing(t *testing.T) {
 		t.Fatalf("cursor %q", c)
 	}
 }
+
+// TestReadAhead: on SQLite a step reads the source's next batches ahead
+// and applies them in one transaction; when a write waits it commits
+// after the batch it is at, and the next step applies the batches read
+// ahead without reading them again.
+func TestReadAhead(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		yieldAt     int // the yield that says commit now (1-based); 0: none
+		wantCommits int
+	}{
+		{"nobody waits: one transaction", 0, 1},
+		{"a write waits before the second batch", 1, 2},
+		{"a write waits before the third batch", 2, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, "daemon: {retries: 0, backoff: 1ms, max_backoff: 1ms}\n")
+			d := e.daemon()
+			var fetches atomic.Int64
+			src := pages(map[connectors.Cursor]connectors.Batch{
+				"":  {Items: items(t, linkAnna, order("W1", "web:anna", 100)), Next: "1", More: true},
+				"1": {Items: items(t, order("W2", "web:anna", 20)), Next: "2", More: true},
+				"2": {Items: items(t, order("W3", "web:anna", 3)), Next: "3"},
+			})
+			_, sj := e.addSourceJob(d, "shop", fetchFunc(func(ctx context.Context, after connectors.Cursor, limit int) (connectors.Batch, error) {
+				fetches.Add(1)
+				return src(ctx, after, limit)
+			}))
+			yields := 0
+			sj.yield = func(*ledger.Tx) bool {
+				yields++
+				return yields == tt.yieldAt
+			}
+			var commits atomic.Int64
+			e.l.OnCommit(func(w map[ledger.Written]int) {
+				if len(w) > 0 {
+					commits.Add(1) // the source's: the others write no movement
+				}
+			})
+			if _, err := once(t, d); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.earned("shop", "web:anna"); got != 123 {
+				t.Fatalf("anna earned %d, want 123", got)
+			}
+			if c := e.cursor("shop"); c != "3" {
+				t.Fatalf("cursor %q, want 3", c)
+			}
+			if n := commits.Load(); n != int64(tt.wantCommits) {
+				t.Fatalf("%d transactions wrote movements, want %d", n, tt.wantCommits)
+			}
+			if n := fetches.Load(); n != 3 {
+				t.Fatalf("%d fetches, want 3: each page once, and none again after a commit for a waiting write", n)
+			}
+		})
+	}
+}

@@ -62,7 +62,7 @@ func (l *Ledger) updateGrouped(ctx context.Context, fn func(*Tx) error) error {
 		func() {
 			// Deferred: an fn that ends its goroutine (runtime.Goexit)
 			// must not keep the write lock.
-			l.wmu.Lock()
+			l.lockWrite()
 			defer l.wmu.Unlock()
 			q.mu.Lock()
 			group := q.waiting
@@ -212,6 +212,23 @@ func (l *Ledger) runGroupTx(group []*writeReq, g *groupRun) {
 	if len(txs) < len(group) {
 		l.log.Debug("group commit", zap.Int("updates", len(group)), zap.Int("committed", len(txs)))
 	}
+}
+
+// lockWrite takes l.wmu, counted while it waits (WritersWaiting).
+func (l *Ledger) lockWrite() {
+	l.wwaiting.Add(1)
+	l.wmu.Lock()
+	l.wwaiting.Add(-1)
+}
+
+// WritersWaiting reports whether another write waits for this one's
+// transaction to end: an Update that could go on doing more in the same
+// transaction (a connector's next batch, read ahead) should commit
+// instead, so that a checkout's reservation is not held up for long.
+// Only SQLite queues writers on the ledger; on MySQL, where they wait on
+// row locks, it reports true, as the holder cannot know.
+func (tx *Tx) WritersWaiting() bool {
+	return tx.l.backend != BackendSQLite || tx.l.wwaiting.Load() > 0
 }
 
 // catch runs fn and returns its panic or its error.

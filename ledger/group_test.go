@@ -282,3 +282,70 @@ func TestGroupCommitCancelled(t *testing.T) {
 	}
 	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 7, 0, 0, 0)
 }
+
+// TestWritersWaiting: an Update sees when another write queues behind its
+// transaction, through a group or the lease's own, and not otherwise.
+func TestWritersWaiting(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	ctx := context.Background()
+	for _, other := range []struct {
+		name  string
+		write func() error
+	}{
+		{"an update", func() error { return l.Update(ctx, func(*Tx) error { return nil }) }},
+		{"the lease", func() error {
+			ls, _, err := l.AcquireLease(ctx, "daemon", "host-a", time.Minute)
+			if err == nil && ls == nil {
+				err = errors.New("the lease was not taken")
+			}
+			return err
+		}},
+	} {
+		t.Run(other.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			err := l.Update(ctx, func(tx *Tx) error {
+				if tx.WritersWaiting() {
+					return errors.New("a write waits before any other started")
+				}
+				go func() { done <- other.write() }()
+				deadline := time.Now().Add(10 * time.Second)
+				for !tx.WritersWaiting() {
+					if time.Now().After(deadline) {
+						return errors.New("the other write never showed as waiting")
+					}
+					time.Sleep(time.Millisecond)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("the other write: %v", err)
+			}
+			if err := l.Update(ctx, func(tx *Tx) error {
+				if tx.WritersWaiting() {
+					return errors.New("a write still shows as waiting after it ran")
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestWritersWaitingMySQL: on MySQL writers wait on row locks, which the
+// ledger does not see: an Update is always told to commit rather than do
+// more.
+func TestWritersWaitingMySQL(t *testing.T) {
+	l := openMySQL(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	if err := l.Update(context.Background(), func(tx *Tx) error {
+		if !tx.WritersWaiting() {
+			return errors.New("WritersWaiting is false on MySQL")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

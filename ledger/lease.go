@@ -415,7 +415,7 @@ func (l *Ledger) leaseTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if l.backend == BackendMySQL {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	} else {
-		l.wmu.Lock()
+		l.lockWrite()
 		defer l.wmu.Unlock()
 	}
 	tx, err := l.w.BeginTx(ctx, opts)

@@ -77,6 +77,7 @@ type Ledger struct {
 	rstmts   stmtCache             // SQLite: query -> *sql.Stmt on r
 	idents   identCache            // committed identifiers and their customers
 	wmu      sync.Mutex            // SQLite: one write transaction at a time
+	wwaiting atomic.Int32          // SQLite: writers waiting for wmu (lockWrite)
 	group    writeQueue            // SQLite: the Updates waiting for the next transaction (group.go)
 	fence    atomic.Pointer[Lease] // set: every write transaction checks the lease first (SetFence)
 	hooks    hooks                 // SetNotifier, OnCommit
