@@ -2,9 +2,12 @@ package ledger
 
 import "sync"
 
-// identCacheSize bounds the identifiers the ledger remembers: about 64
-// bytes each, 4 MiB at most.
-const identCacheSize = 1 << 16
+// identCacheSize bounds the identifiers the ledger remembers: about 100
+// bytes each with their text, 1.6 MiB at most. It was 65,536 (6.5 MiB):
+// that kept every card of a drop of 60,000 cards, but at 200,000 cards or
+// more a third or less of the lookups hit anyway, and the memory counted
+// against the drop ingest's target (BENCHMARKS.md).
+const identCacheSize = 1 << 14
 
 // identCache remembers committed identifiers and their customers, so that
 // the facts of a card or customer seen in an earlier batch do not look it
