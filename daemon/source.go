@@ -84,11 +84,13 @@ func (s *sourceJob) run(stop, abort context.Context) (outcome, error) {
 
 // fetch reads the batches of a step from cur: those read ahead by the
 // step before if they follow cur, then more while the source has more,
-// up to readAhead batches (1 on MySQL) and none past a finished input.
-func (s *sourceJob) fetch(ctx context.Context, cur string) ([]connectors.Batch, error) {
-	bs := s.ahead
-	if s.aheadFrom != cur {
-		bs = nil
+// up to readAhead batches (1 on MySQL), none past a finished input or a
+// batch that did not move. When a fetch fails after some were read, they
+// are returned with the error as later: they apply, and the job then
+// fails with it.
+func (s *sourceJob) fetch(ctx context.Context, cur string) (bs []connectors.Batch, later, err error) {
+	if s.aheadFrom == cur {
+		bs = s.ahead
 	}
 	s.ahead, s.aheadFrom = nil, ""
 	most := 1
@@ -98,22 +100,26 @@ func (s *sourceJob) fetch(ctx context.Context, cur string) ([]connectors.Batch, 
 	for len(bs) < most {
 		after := cur
 		if n := len(bs); n > 0 {
-			if last := bs[n-1]; !last.More || last.Done != nil {
+			last, from := bs[n-1], cur
+			if n > 1 {
+				from = string(bs[n-2].Next)
+			}
+			if !last.More || last.Done != nil || (len(last.Items) == 0 && string(last.Next) == from) {
 				break
 			}
-			after = string(bs[n-1].Next)
+			after = string(last.Next)
 		}
 		b, err := s.src.Fetch(ctx, connectors.Cursor(after), s.batch)
 		if err != nil {
+			err = fmt.Errorf("fetch: %w", err)
 			if len(bs) > 0 {
-				// What was read applies; the next step meets the error.
-				break
+				return bs, err, nil
 			}
-			return nil, fmt.Errorf("fetch: %w", err)
+			return nil, nil, err
 		}
 		bs = append(bs, b)
 	}
-	return bs, nil
+	return bs, nil, nil
 }
 
 // appliedBatch is what a transaction did with one batch.
@@ -131,7 +137,7 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	if err != nil {
 		return out, false, err
 	}
-	bs, err := s.fetch(ctx, cur)
+	bs, later, err := s.fetch(ctx, cur)
 	if err != nil {
 		return out, false, err
 	}
@@ -145,9 +151,6 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	// fact is refused, the transaction is rolled back and run again with
 	// them, as are the next few batches.
 	guard := s.guarded > 0
-	if guard {
-		s.guarded--
-	}
 	apply := func(tx *ledger.Tx, f mapping.Fact) error {
 		if guard {
 			return tx.Try(func() error { return s.engine.Apply(tx, f) })
@@ -226,6 +229,9 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 	if err != nil {
 		return out, false, err
 	}
+	if guard {
+		s.guarded = max(0, s.guarded-len(done))
+	}
 	if rest := bs[len(done):]; len(rest) > 0 {
 		s.ahead, s.aheadFrom = rest, string(done[len(done)-1].b.Next)
 	}
@@ -240,6 +246,11 @@ func (s *sourceJob) step(ctx context.Context) (out outcome, more bool, err error
 		}
 	}
 	out.Changed = out.Rows > 0
+	if later != nil && len(s.ahead) == 0 {
+		// Every batch read before the failed fetch is applied: the
+		// job reports the failure, and its next run reads again.
+		return out, false, later
+	}
 	return out, len(s.ahead) > 0 || done[len(done)-1].b.More, nil
 }
 

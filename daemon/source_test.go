@@ -390,3 +390,81 @@ func TestReadAhead(t *testing.T) {
 		})
 	}
 }
+
+// TestReadAheadFetchFails: a fetch that fails after batches were read
+// ahead does not lose them: they apply, then the job fails with the error
+// (even if the source would answer the next fetch: csvdrop drops a file
+// that changed while it was read, and reads it afresh) and its next run
+// reads again from after them.
+func TestReadAheadFetchFails(t *testing.T) {
+	e := newEnv(t, "daemon: {retries: 0, backoff: 1ms, max_backoff: 1ms}\n")
+	d := e.daemon()
+	var broken atomic.Bool
+	broken.Store(true)
+	src := pages(map[connectors.Cursor]connectors.Batch{
+		"":  {Items: items(t, linkAnna, order("W1", "web:anna", 100)), Next: "1", More: true},
+		"1": {Items: items(t, order("W2", "web:anna", 20)), Next: "2"},
+	})
+	e.addSource(d, "shop", fetchFunc(func(ctx context.Context, after connectors.Cursor, limit int) (connectors.Batch, error) {
+		if after == "1" && broken.CompareAndSwap(true, false) {
+			return connectors.Batch{}, errors.New("the webservice answered 503")
+		}
+		return src(ctx, after, limit)
+	}))
+	reports, err := once(t, d)
+	if err == nil || !strings.Contains(reports["shop"].Err.Error(), "fetch: the webservice answered 503") {
+		t.Fatalf("Once: %v, %+v: the failed fetch must fail the job", err, reports["shop"])
+	}
+	if got, c := e.earned("shop", "web:anna"), e.cursor("shop"); got != 100 || c != "1" {
+		t.Fatalf("anna earned %d, cursor %q: the batch read before the failure applies (100, 1)", got, c)
+	}
+	if _, err := once(t, d); err != nil {
+		t.Fatal(err)
+	}
+	if got, c := e.earned("shop", "web:anna"), e.cursor("shop"); got != 120 || c != "2" {
+		t.Fatalf("anna earned %d, cursor %q after the next run: want 120, 2", got, c)
+	}
+}
+
+// TestReadAheadAckAfterItsCommit: an input's last batch read ahead and
+// left for a waiting write is acknowledged only once the transaction
+// that applies it has committed, with every reject of the input.
+func TestReadAheadAckAfterItsCommit(t *testing.T) {
+	e := newEnv(t, "daemon: {retries: 0, backoff: 1ms, max_backoff: 1ms}\n")
+	d := e.daemon()
+	const key = "sha256:0123abcd"
+	bad := mapping.Item{Err: &mapping.RowError{Origin: "a.csv", Line: 3, Reason: "bad row"}}
+	done := &connectors.Unit{Key: key, Name: "a.csv", Rows: 4}
+	src := &acker{}
+	src.fetchFunc = pages(map[connectors.Cursor]connectors.Batch{
+		"":         {Items: append(items(t, linkAnna), bad), Next: key + ":2", Unit: key, More: true},
+		key + ":2": {Items: items(t, order("W1", "web:anna", 120)), Next: key + ":4", Unit: key, Done: done},
+	})
+	var cursorAtAck string
+	acks := &ackSpy{acker: src, before: func() { cursorAtAck = e.cursor("drop") }}
+	_, sj := e.addSourceJob(d, "drop", acks)
+	sj.yield = func(*ledger.Tx) bool { return true } // a write waits before every batch but the first
+	if _, err := once(t, d); err != nil {
+		t.Fatal(err)
+	}
+	if src.calls != 1 || cursorAtAck != key+":4" {
+		t.Fatalf("%d acks, the ledger's cursor at the ack %q: want one, after the last batch committed (%s:4)", src.calls, cursorAtAck, key)
+	}
+	if len(src.acks) != 1 || src.acks[0].Line != 3 {
+		t.Fatalf("rejects acknowledged %+v: want the one of the first batch (line 3)", src.acks)
+	}
+	if got := e.earned("shop", "web:anna"); got != 120 {
+		t.Fatalf("anna earned %d, want 120", got)
+	}
+}
+
+// ackSpy runs before ahead of an acker's Ack.
+type ackSpy struct {
+	*acker
+	before func()
+}
+
+func (a *ackSpy) Ack(ctx context.Context, b connectors.Batch, rejects []connectors.Reject) error {
+	a.before()
+	return a.acker.Ack(ctx, b, rejects)
+}

@@ -155,7 +155,7 @@ func (l *Ledger) runGroupTx(group []*writeReq, g *groupRun) {
 		}
 	}
 	txs := make([]*Tx, 0, len(group))
-	for _, r := range group {
+	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
@@ -164,7 +164,8 @@ func (l *Ledger) runGroupTx(group []*writeReq, g *groupRun) {
 			abort(nil, fmt.Errorf("%w: savepoint: %v", errGroupAborted, err))
 			return
 		}
-		tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(context.WithoutCancel(r.ctx), inTxKey{}, l), live: r.ctx, now: l.clock().UTC()}
+		tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(context.WithoutCancel(r.ctx), inTxKey{}, l), live: r.ctx, now: l.clock().UTC(),
+			followers: len(group) - 1 - i}
 		r.panicked, r.err = catch(func() error {
 			if err := r.fn(tx); err != nil {
 				return err
@@ -221,14 +222,15 @@ func (l *Ledger) lockWrite() {
 	l.wwaiting.Add(-1)
 }
 
-// WritersWaiting reports whether another write waits for this one's
-// transaction to end: an Update that could go on doing more in the same
-// transaction (a connector's next batch, read ahead) should commit
-// instead, so that a checkout's reservation is not held up for long.
-// Only SQLite queues writers on the ledger; on MySQL, where they wait on
-// row locks, it reports true, as the holder cannot know.
+// WritersWaiting reports whether another write waits for this one to
+// end: one queued for the write lock, or one after it in its group,
+// which runs in the same transaction once it returns. An Update that
+// could go on doing more (a connector's next batch, read ahead) should
+// return instead, so that a checkout's reservation is not held up for
+// long. Only SQLite queues writers on the ledger; on MySQL, where they
+// wait on row locks, it reports true, as the holder cannot know.
 func (tx *Tx) WritersWaiting() bool {
-	return tx.l.backend != BackendSQLite || tx.l.wwaiting.Load() > 0
+	return tx.l.backend != BackendSQLite || tx.followers > 0 || tx.l.wwaiting.Load() > 0
 }
 
 // catch runs fn and returns its panic or its error.

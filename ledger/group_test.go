@@ -335,6 +335,33 @@ func TestWritersWaiting(t *testing.T) {
 	}
 }
 
+// TestWritersWaitingInGroup: the Updates after one in its group wait for
+// it as the queued ones do; the last of the group has none behind it.
+func TestWritersWaitingInGroup(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	release := holdWriter(t, l)
+	seen := make([]bool, 2)
+	var wg sync.WaitGroup
+	for i := range seen {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Update(context.Background(), func(tx *Tx) error {
+				seen[i] = tx.WritersWaiting()
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, l, i+1) // in this order in the group
+	}
+	release()
+	wg.Wait()
+	if !seen[0] || seen[1] {
+		t.Fatalf("WritersWaiting in the group: first %v, last %v; want true, false", seen[0], seen[1])
+	}
+}
+
 // TestWritersWaitingMySQL: on MySQL writers wait on row locks, which the
 // ledger does not see: an Update is always told to commit rather than do
 // more.

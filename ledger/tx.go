@@ -34,6 +34,9 @@ type Tx struct {
 	// that a cancelled Update stops between statements and never
 	// interrupts one, which would roll the shared transaction back.
 	live context.Context
+	// followers are the Updates after this one in its group (group.go):
+	// they wait for it as much as the writers queued on the lock.
+	followers int
 
 	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
 }
