@@ -87,7 +87,9 @@ func (s *sourceJob) run(stop, abort context.Context) (outcome, error) {
 // up to readAhead batches (1 on MySQL), none past a finished input or a
 // batch that did not move. When a fetch fails after some were read, they
 // are returned with the error as later: they apply, and the job then
-// fails with it.
+// fails with it, unless the step commits before all of them for a
+// waiting write; the next step, which applies the rest, fetches again
+// from after them and meets the error again if it lasts.
 func (s *sourceJob) fetch(ctx context.Context, cur string) (bs []connectors.Batch, later, err error) {
 	if s.aheadFrom == cur {
 		bs = s.ahead
