@@ -283,6 +283,36 @@ func TestGroupCommitCancelled(t *testing.T) {
 	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 7, 0, 0, 0)
 }
 
+// TestUpdateAloneCancelled: an Update running alone whose context ends
+// while its fn runs stops at its next statement with the context's error
+// and leaves nothing, as in a group; its statements run under a context
+// that is not cancelled (no goroutine per statement watching it), so the
+// one running when the context ends is not interrupted.
+func TestUpdateAloneCancelled(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	hh := newH(t, l)
+	hh.customer("web:a")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var statementsCtx context.Context
+	err := l.Update(ctx, func(tx *Tx) error {
+		statementsCtx = tx.Context()
+		if _, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: "c1", Reason: "accrual"}, Amount: 5}); err != nil {
+			return err
+		}
+		cancel() // the caller gives up half-way
+		_, err := tx.Credit(CreditRequest{Account: Account{"shop", "web:a"}, Meta: Meta{Source: SourceERP, Key: "c2", Reason: "accrual"}, Amount: 7})
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update: %v, want context.Canceled", err)
+	}
+	if statementsCtx.Done() != nil {
+		t.Error("the statements ran under a context that can be cancelled")
+	}
+	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 0, 0, 0, 0)
+}
+
 // TestWritersWaiting: an Update sees when another write queues behind its
 // transaction, through a group or the lease's own, and not otherwise.
 func TestWritersWaiting(t *testing.T) {

@@ -30,9 +30,10 @@ type Tx struct {
 	bound map[string]*sql.Stmt // the ledger's statements bound to this transaction (stmt)
 
 	// live is the Update's own context when ctx is not cancelled with it
-	// (a grouped Update, group.go): each statement checks it first, so
-	// that a cancelled Update stops between statements and never
-	// interrupts one, which would roll the shared transaction back.
+	// (every Update on SQLite: grouped, group.go, or alone, updateOne):
+	// each statement checks it first, so that a cancelled Update stops
+	// between statements and never interrupts one, which would roll a
+	// shared transaction back.
 	live context.Context
 	// followers are the Updates after this one in its group (group.go):
 	// they wait for it as much as the writers queued on the lock.
@@ -116,7 +117,7 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 // trip without preparing.
 func (tx *Tx) direct() bool { return tx.l.backend == BackendMySQL }
 
-// alive is the error of a grouped Update whose own context ended.
+// alive is the error of an Update whose own context ended (Tx.live).
 func (tx *Tx) alive() error {
 	if tx.live == nil {
 		return nil
