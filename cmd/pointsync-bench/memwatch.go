@@ -17,7 +17,10 @@ import (
 // timeline (path + ".txt", written as it goes, to watch a long run) splits
 // each sample into the Go runtime's memory and the rest: SQLite's page
 // caches and allocations, which modernc.org/sqlite makes outside the Go
-// heap, and mapped files.
+// heap, and mapped files. The kernel's own split of the resident set
+// tells the rest apart: anonymous memory (the Go runtime's and SQLite's
+// allocations), pages of mapped files (the binary's code) and shared memory
+// (SQLite's WAL index, the -shm file, which it maps).
 type memWatch struct {
 	path     string
 	interval time.Duration
@@ -34,7 +37,7 @@ type memWatch struct {
 const memPeakStep = 2 << 20
 
 func startMemWatch(path string, interval time.Duration) (*memWatch, error) {
-	if _, err := residentBytes(); err != nil {
+	if _, err := readResident(); err != nil {
 		return nil, fmt.Errorf("-memprofile: %w", err)
 	}
 	timeline, err := os.Create(path + ".txt")
@@ -47,7 +50,8 @@ func startMemWatch(path string, interval time.Duration) (*memWatch, error) {
 			{Name: "/memory/classes/heap/released:bytes"},
 			{Name: "/memory/classes/heap/objects:bytes"},
 		}}
-	if _, err := fmt.Fprintf(timeline, "%8s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib"); err != nil {
+	if _, err := fmt.Fprintf(timeline, "%8s %10s %10s %10s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib",
+		"anon_mib", "file_mib", "shmem_mib"); err != nil {
 		timeline.Close()
 		return nil, err
 	}
@@ -78,16 +82,18 @@ func (w *memWatch) loop() {
 // sample reads the resident set and the runtime's figures, and profiles
 // the heap at a new peak.
 func (w *memWatch) sample() error {
-	rss, err := residentBytes()
+	res, err := readResident()
 	if err != nil {
 		return err
 	}
+	rss := res.total
 	metrics.Read(w.samples)
 	goMapped := int64(w.samples[0].Value.Uint64() - w.samples[1].Value.Uint64())
 	heap := int64(w.samples[2].Value.Uint64())
 	const mib = 1 << 20
-	if _, err := fmt.Fprintf(w.timeline, "%8.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
-		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib); err != nil {
+	if _, err := fmt.Fprintf(w.timeline, "%8.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
+		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib,
+		float64(res.anon)/mib, float64(res.file)/mib, float64(res.shmem)/mib); err != nil {
 		return err
 	}
 	if rss < w.peak+memPeakStep {
@@ -115,26 +121,41 @@ func (w *memWatch) Stop() error {
 	return err
 }
 
-// residentBytes is the process's resident set now (Linux: the VmRSS line
-// of /proc/self/status).
-func residentBytes() (int64, error) {
+// resident is the process's resident set and the kernel's split of it.
+type resident struct {
+	total, anon, file, shmem int64
+}
+
+// readResident reads the resident set now (Linux: the VmRSS, RssAnon,
+// RssFile and RssShmem lines of /proc/self/status).
+func readResident() (resident, error) {
+	var r resident
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return 0, fmt.Errorf("the resident set is read from /proc (Linux): %w", err)
+		return r, fmt.Errorf("the resident set is read from /proc (Linux): %w", err)
 	}
 	defer f.Close()
+	fields := map[string]*int64{"VmRSS:": &r.total, "RssAnon:": &r.anon, "RssFile:": &r.file, "RssShmem:": &r.shmem}
+	found := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:")); ok {
-			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/self/status: VmRSS %q: %w", v, err)
-			}
-			return kb << 10, nil
+		name, v, ok := bytes.Cut(sc.Bytes(), []byte(":"))
+		dst := fields[string(name)+":"]
+		if !ok || dst == nil {
+			continue
 		}
+		kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
+		if err != nil {
+			return r, fmt.Errorf("/proc/self/status: %s %q: %w", name, v, err)
+		}
+		*dst = kb << 10
+		found = found || dst == &r.total
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return r, err
 	}
-	return 0, fmt.Errorf("/proc/self/status has no VmRSS line")
+	if !found {
+		return r, fmt.Errorf("/proc/self/status has no VmRSS line")
+	}
+	return r, nil
 }
