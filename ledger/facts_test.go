@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,6 +57,72 @@ func TestFactsAndSubjects(t *testing.T) {
 		p, err := l.Parked(h.ctx, "shop")
 		if err != nil || len(p) != 1 || p[0].Parked != "no customer web:9" {
 			t.Fatalf("parked = %+v %v", p, err)
+		}
+	})
+}
+
+// TestWaitingOnKnownKinds: WaitingOn finds a subject parked in the same
+// transaction after it found none of that kind, in another program's
+// name or not, after a savepoint rolled a parked subject back, and in the
+// next transaction; on SQLite it asks the database once per kind of what
+// is waited for (mayWait), and a subject waiting for nothing of a kind
+// is not found by it.
+func TestWaitingOnKnownKinds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *Ledger, clock *testClock) {
+		h := newH(t, l)
+		park := func(tx *Tx, program, subject, waiting string) {
+			t.Helper()
+			if err := tx.SaveSubject(Subject{Program: program, Subject: subject, State: []byte(`{}`), Parked: "parked", Waiting: waiting}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waiting := func(tx *Tx, program, what string, want ...string) {
+			t.Helper()
+			got, err := tx.WaitingOn(program, what)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("WaitingOn(%s, %s) = %v, want %v", program, what, got, want)
+			}
+		}
+		err := l.Update(h.ctx, func(tx *Tx) error {
+			waiting(tx, "shop", "account:1")
+			park(tx, "card", "receipt:a", "account:1") // another program
+			waiting(tx, "shop", "account:1")
+			waiting(tx, "card", "account:1", "receipt:a")
+			park(tx, "shop", "receipt:b", "account:1")
+			waiting(tx, "shop", "account:1", "receipt:b")
+			waiting(tx, "shop", "account:2")
+			park(tx, "shop", "order:c", "card:77")
+			waiting(tx, "shop", "card:77", "order:c")
+			waiting(tx, "shop", "card:78")
+			// Parked in a savepoint rolled back: not found, whatever was
+			// remembered.
+			err := tx.Try(func() error {
+				park(tx, "shop", "receipt:d", "web:9")
+				return ErrInvalid
+			})
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Try: %v", err)
+			}
+			waiting(tx, "shop", "web:9")
+			park(tx, "shop", "receipt:e", "noprefix")
+			waiting(tx, "shop", "noprefix", "receipt:e")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = l.Update(h.ctx, func(tx *Tx) error {
+			waiting(tx, "shop", "account:1", "receipt:b")
+			waiting(tx, "shop", "web:9")
+			park(tx, "shop", "receipt:b", "") // no longer waits
+			waiting(tx, "shop", "account:1")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -40,6 +40,11 @@ type Tx struct {
 	followers int
 
 	hooks txHooks // movements and rises, for the ledger's hooks (outbox.go)
+
+	// waitKinds says, per program and kind of what subjects wait for
+	// (the part of Subject.Waiting up to its first colon), whether any
+	// subject may wait for one (WaitingOn).
+	waitKinds map[waitKind]bool
 }
 
 // Try runs fn inside a savepoint: when fn fails, everything it wrote is
