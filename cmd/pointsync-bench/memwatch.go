@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"time"
+
+	"github.com/pointsync/pointsync/ledger"
 )
 
 // memWatch follows a child's memory, for -memprofile: it samples the
@@ -20,7 +22,9 @@ import (
 // heap, and mapped files. The kernel's own split of the resident set
 // tells the rest apart: anonymous memory (the Go runtime's and SQLite's
 // allocations), pages of mapped files (the binary's code) and shared memory
-// (SQLite's WAL index, the -shm file, which it maps).
+// (SQLite's WAL index, the -shm file, which it maps). The last two columns
+// are SQLite's cached pages: those in the ledger's pool and those
+// allocated past it (ledger.SQLitePageCache).
 type memWatch struct {
 	path     string
 	interval time.Duration
@@ -50,8 +54,8 @@ func startMemWatch(path string, interval time.Duration) (*memWatch, error) {
 			{Name: "/memory/classes/heap/released:bytes"},
 			{Name: "/memory/classes/heap/objects:bytes"},
 		}}
-	if _, err := fmt.Fprintf(timeline, "%8s %10s %10s %10s %10s %10s %10s %10s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib",
-		"anon_mib", "file_mib", "shmem_mib"); err != nil {
+	if _, err := fmt.Fprintf(timeline, "%8s %10s %10s %10s %10s %10s %10s %10s %10s %11s\n", "seconds", "rss_mib", "go_mib", "heap_mib", "other_mib",
+		"anon_mib", "file_mib", "shmem_mib", "pool_mib", "outside_mib"); err != nil {
 		timeline.Close()
 		return nil, err
 	}
@@ -91,9 +95,11 @@ func (w *memWatch) sample() error {
 	goMapped := int64(w.samples[0].Value.Uint64() - w.samples[1].Value.Uint64())
 	heap := int64(w.samples[2].Value.Uint64())
 	const mib = 1 << 20
-	if _, err := fmt.Fprintf(w.timeline, "%8.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", time.Since(w.start).Seconds(),
+	pc := ledger.SQLitePageCache()
+	if _, err := fmt.Fprintf(w.timeline, "%8.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %11.1f\n", time.Since(w.start).Seconds(),
 		float64(rss)/mib, float64(goMapped)/mib, float64(heap)/mib, float64(rss-goMapped)/mib,
-		float64(res.anon)/mib, float64(res.file)/mib, float64(res.shmem)/mib); err != nil {
+		float64(res.anon)/mib, float64(res.file)/mib, float64(res.shmem)/mib,
+		float64(pc.PoolUsed*pc.SlotBytes)/mib, float64(pc.OutsideBytes)/mib); err != nil {
 		return err
 	}
 	if rss < w.peak+memPeakStep {
