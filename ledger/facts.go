@@ -140,9 +140,10 @@ func waitKindOf(program, what string) (waitKind, bool) {
 // kind, and SaveSubject keeps the answer: a till receipt asks, after its
 // accrual, whether anything waits for its account's points, and almost
 // never does; one index search per transaction instead of one per
-// receipt. A yes may be stale after a savepoint rolled back; that only
-// costs the query. MySQL asks every time: another transaction may park a
-// subject in between, and only the account's lock orders the two.
+// receipt. A savepoint that rolls back (Tx.Try) forgets the answers, which
+// it may have made wrong either way. MySQL asks every time: another
+// transaction may park a subject in between, and only the account's lock
+// orders the two.
 func (tx *Tx) mayWait(program, what string) (bool, error) {
 	k, ok := waitKindOf(program, what)
 	if !ok || tx.l.backend != BackendSQLite {

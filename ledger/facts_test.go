@@ -63,8 +63,8 @@ func TestFactsAndSubjects(t *testing.T) {
 
 // TestWaitingOnKnownKinds: WaitingOn finds a subject parked in the same
 // transaction after it found none of that kind, in another program's
-// name or not, after a savepoint rolled a parked subject back, and in the
-// next transaction; on SQLite it asks the database once per kind of what
+// name or not, after a savepoint rolled a parked subject back or rolled
+// back its unparking, and in the next transaction; on SQLite it asks the database once per kind of what
 // is waited for (mayWait), and a subject waiting for nothing of a kind
 // is not found by it.
 func TestWaitingOnKnownKinds(t *testing.T) {
@@ -115,6 +115,16 @@ func TestWaitingOnKnownKinds(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = l.Update(h.ctx, func(tx *Tx) error {
+			// A subject that stops waiting in a savepoint rolled back
+			// waits again, whatever was learnt inside it.
+			err := tx.Try(func() error {
+				park(tx, "shop", "receipt:b", "")
+				waiting(tx, "shop", "account:1")
+				return ErrInvalid
+			})
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Try: %v", err)
+			}
 			waiting(tx, "shop", "account:1", "receipt:b")
 			waiting(tx, "shop", "web:9")
 			park(tx, "shop", "receipt:b", "") // no longer waits

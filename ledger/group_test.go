@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -311,6 +312,36 @@ func TestUpdateAloneCancelled(t *testing.T) {
 		t.Error("the statements ran under a context that can be cancelled")
 	}
 	wantBalance(t, hh.balance("shop", "web:a", time.Time{}), 0, 0, 0, 0)
+}
+
+// TestUpdateEndsItsGoroutine: an Update alone whose fn ends its
+// goroutine (runtime.Goexit, as t.Fatal does) after its context was
+// cancelled leaves nothing and does not keep the write lock: the next
+// Update commits. (The context no longer rolls the transaction back.)
+func TestUpdateEndsItsGoroutine(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Update(ctx, func(tx *Tx) error {
+			if _, _, err := tx.EnsureCustomer("web:gone"); err != nil {
+				return err
+			}
+			cancel()
+			runtime.Goexit()
+			return nil
+		})
+	}()
+	<-done
+	err := l.Update(context.Background(), func(tx *Tx) error { _, _, err := tx.EnsureCustomer("web:next"); return err })
+	if err != nil {
+		t.Fatalf("the next Update: %v", err)
+	}
+	if _, err := l.Balance(context.Background(), Account{"shop", "web:gone"}, time.Time{}); !errors.Is(err, ErrUnknownCustomer) {
+		t.Errorf("the customer of the ended Update: %v, want ErrUnknownCustomer", err)
+	}
 }
 
 // TestWritersWaiting: an Update sees when another write queues behind its

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/libc"
 	"modernc.org/libc/sys/types"
@@ -24,7 +25,11 @@ import (
 
 // pageCachePool is set up once per process, before SQLite is first used.
 var pageCachePool struct {
-	once  sync.Once
+	once sync.Once
+	done atomic.Pointer[poolSetup] // what the setup did, once it has
+}
+
+type poolSetup struct {
 	slots int
 	size  int // bytes of a slot
 	err   error
@@ -41,8 +46,13 @@ const ledgerPageSize = 4096
 // without it. Only the first call does anything.
 func setupPageCache(mib int) (slots, size int, err error) {
 	p := &pageCachePool
-	p.once.Do(func() { p.slots, p.size, p.err = configurePageCache(mib) })
-	return p.slots, p.size, p.err
+	p.once.Do(func() {
+		var r poolSetup
+		r.slots, r.size, r.err = configurePageCache(mib)
+		p.done.Store(&r)
+	})
+	r := p.done.Load()
+	return r.slots, r.size, r.err
 }
 
 func configurePageCache(mib int) (int, int, error) {
@@ -78,7 +88,7 @@ func configurePageCache(mib int) (int, int, error) {
 
 // PageCacheStats is what SQLite's page cache holds in the process.
 type PageCacheStats struct {
-	PoolSlots    int   // slots of the pool (0: no pool, see PoolError)
+	PoolSlots    int   // slots of the pool (0: no pool yet, or see PoolError)
 	SlotBytes    int   // bytes of a slot
 	PoolUsed     int   // slots holding a page now
 	OutsideBytes int64 // bytes of pages allocated outside the pool now
@@ -88,8 +98,10 @@ type PageCacheStats struct {
 // SQLitePageCache reports how SQLite's page cache uses the process's
 // memory: its pool's slots and what was allocated past them.
 func SQLitePageCache() PageCacheStats {
-	p := &pageCachePool
-	s := PageCacheStats{PoolSlots: p.slots, SlotBytes: p.size, PoolError: p.err}
+	var s PageCacheStats
+	if r := pageCachePool.done.Load(); r != nil {
+		s.PoolSlots, s.SlotBytes, s.PoolError = r.slots, r.size, r.err
+	}
 	tls := libc.NewTLS()
 	defer tls.Close()
 	out := libc.Xmalloc(tls, 8)

@@ -17,7 +17,7 @@ import (
 // only before its first database is opened.
 func TestPageCachePool(t *testing.T) {
 	if os.Getenv("POINTSYNC_PAGECACHE_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPageCachePool$", "-test.count=1")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPageCachePool$", "-test.count=1", "-test.timeout=2m")
 		cmd.Env = append(os.Environ(), "POINTSYNC_PAGECACHE_CHILD="+t.TempDir())
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -340,18 +340,23 @@ func (l *Ledger) updateOne(ctx context.Context, fn func(*Tx) error) error {
 	// network must be cut off (Options.StallTimeout).
 	txCtx, live := ctx, context.Context(nil)
 	if l.backend == BackendSQLite {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		txCtx, live = context.WithoutCancel(ctx), ctx
 	}
 	sqlTx, err := l.w.BeginTx(txCtx, opts)
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
-	// A panic in fn must not leave the transaction open: on SQLite it
-	// would hold the write lock and every later write would fail.
+	// A panic in fn, or an fn that ends its goroutine (runtime.Goexit),
+	// must not leave the transaction open: on SQLite it would hold the
+	// write lock and every later write would fail. Its context no longer
+	// rolls it back.
+	finished := false
 	defer func() {
-		if p := recover(); p != nil {
+		if !finished {
 			_ = sqlTx.Rollback()
-			panic(p)
 		}
 	}()
 	tx := &Tx{l: l, tx: sqlTx, ctx: context.WithValue(txCtx, inTxKey{}, l), live: live, now: l.clock().UTC()}
@@ -362,15 +367,16 @@ func (l *Ledger) updateOne(ctx context.Context, fn func(*Tx) error) error {
 		}
 	}
 	if err := fn(tx); err != nil {
+		finished = true
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			l.log.Warn("rollback failed", zap.Error(rerr))
 		}
 		return err
 	}
 	if err := tx.beforeCommit(); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
+	finished = true
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("ledger: commit: %w", err)
 	}

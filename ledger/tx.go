@@ -68,6 +68,9 @@ func (tx *Tx) Try(fn func() error) error {
 	if err := fn(); err != nil {
 		tx.hooks.undo(mark)
 		tx.idents = nil
+		// What WaitingOn learnt inside may be undone with it: a subject
+		// that stopped waiting waits again.
+		tx.waitKinds = nil
 		if rerr := raw("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
 		}
