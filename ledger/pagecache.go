@@ -43,16 +43,16 @@ const ledgerPageSize = 4096
 // must run before the process opens its first SQLite database: SQLite
 // takes the setting when it initializes, and refuses it afterwards
 // (SQLITE_MISUSE), in which case the pages are allocated one by one as
-// without it. Only the first call does anything.
-func setupPageCache(mib int) (slots, size int, err error) {
+// without it. Only the first call does anything; SQLitePageCache reports
+// what it did.
+func setupPageCache(mib int) error {
 	p := &pageCachePool
 	p.once.Do(func() {
 		var r poolSetup
 		r.slots, r.size, r.err = configurePageCache(mib)
 		p.done.Store(&r)
 	})
-	r := p.done.Load()
-	return r.slots, r.size, r.err
+	return p.done.Load().err
 }
 
 func configurePageCache(mib int) (int, int, error) {

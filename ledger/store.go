@@ -162,7 +162,7 @@ func (l *Ledger) openSQLite(o Options) error {
 	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cache*1024))
 	// The process's pool of cached pages (pagecache.go): this cache and
 	// an eighth more for the read connections' pages.
-	if _, _, err := setupPageCache(cache + cache/8); err != nil {
+	if err := setupPageCache(cache + cache/8); err != nil {
 		l.log.Warn("SQLite's cached pages take about twice their size", zap.Error(err))
 	}
 	// Savepoints (Tx.Try, group commit) copy each page they touch to a
