@@ -20,22 +20,27 @@ type querier interface {
 // lots past their expiry count as expired. An instant in the past is not
 // a historical balance (later movements are included): use the movements. A known customer with no
 // account has a zero balance; an unknown identifier is ErrUnknownCustomer.
+//
+// It is one statement and no transaction: a statement reads one snapshot
+// on both backends, so the account row and its lots agree (a write
+// committing between two reads would otherwise show points in neither
+// place, or in both). On MySQL a read transaction and three statements
+// were six round trips, each parsed by the server.
 func (l *Ledger) Balance(ctx context.Context, acct Account, at time.Time) (Balance, error) {
 	if at.IsZero() {
 		at = l.clock()
 	}
-	var b Balance
-	err := l.read(ctx, func(q querier) error {
-		var err error
-		b, err = balance(ctx, q, l, acct, at)
-		return err
-	})
+	if l.backend != BackendSQLite {
+		return balance(ctx, l.r, l, acct, at)
+	}
+	cr := &cachedReader{db: l.r, cache: &l.rstmts}
+	b, err := balance(ctx, cr, l, acct, at)
+	cr.prepareMissed(ctx)
 	return b, err
 }
 
-// read runs fn in a read-only transaction, so the account row and its lots
-// come from one snapshot: a write committing between two reads would
-// otherwise show points in neither place, or in both.
+// read runs fn in a read-only transaction, so reads of several statements
+// come from one snapshot.
 func (l *Ledger) read(ctx context.Context, fn func(q querier) error) error {
 	var opts *sql.TxOptions
 	if l.backend == BackendMySQL {
@@ -49,16 +54,11 @@ func (l *Ledger) read(ctx context.Context, fn func(q querier) error) error {
 		defer tx.Rollback()
 		return fn(tx)
 	}
-	cr := &cachedReader{tx: tx, cache: &l.rstmts}
+	cr := &cachedReader{db: l.r, tx: tx, cache: &l.rstmts}
 	defer tx.Rollback() // on a panic in fn; a no-op once rolled back below
 	err = fn(cr)
 	_ = tx.Rollback()
-	// Prepared once the transaction gave its connection back: preparing
-	// on the pool while holding one could wait for ever on a pool whose
-	// connections are all held by reads doing the same.
-	for _, q := range cr.missed {
-		l.rstmts.prepare(ctx, l.r, q)
-	}
+	cr.prepareMissed(ctx) // once the transaction gave its connection back
 	return err
 }
 
@@ -71,6 +71,17 @@ func (tx *Tx) Balance(acct Account, at time.Time) (Balance, error) {
 	return balance(tx.ctx, tx.tx, tx.l, acct, at)
 }
 
+// balanceQuery reads a balance in one statement: the identifier's
+// customer, the account (NULLs if the customer has none) and its lots
+// that hold points, one row per lot (NULLs if none). The lots come from
+// the index lots_usable alone; they are summed here rather than grouped by
+// the server, which would build a temporary table for each read.
+const balanceQuery = `SELECT a.id, a.provisional, a.spent, a.expired, a.debt, l.expires_at, l.remaining
+	FROM identifiers i
+	LEFT JOIN accounts a ON a.program = ? AND a.customer_id = i.customer_id
+	LEFT JOIN lots l ON l.account_id = a.id AND l.remaining > 0
+	WHERE i.ident = ?`
+
 func balance(ctx context.Context, q querier, l *Ledger, acct Account, at time.Time) (Balance, error) {
 	p, err := l.Program(acct.Program)
 	if err != nil {
@@ -81,24 +92,75 @@ func balance(ctx context.Context, q querier, l *Ledger, acct Account, at time.Ti
 		return Balance{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	b := Balance{Program: p.ID, Customer: canon, Expiring: []Expiring{}}
-	var cid int64
-	err = q.QueryRowContext(ctx, "SELECT customer_id FROM identifiers WHERE ident = ?", string(canon)).Scan(&cid)
-	if errors.Is(err, sql.ErrNoRows) {
+	rows, err := q.QueryContext(ctx, balanceQuery, p.ID, string(canon))
+	if err != nil {
+		return b, fmt.Errorf("ledger: read balance: %w", err)
+	}
+	defer rows.Close()
+	known := false
+	var debt int64
+	sums := newLotSums(p, at)
+	for rows.Next() {
+		var id, prov, spent, expired, dbt, exp, n sql.NullInt64
+		if err := rows.Scan(&id, &prov, &spent, &expired, &dbt, &exp, &n); err != nil {
+			return b, fmt.Errorf("ledger: read balance: %w", err)
+		}
+		known = true
+		if !id.Valid {
+			continue // a known customer with no account in the program
+		}
+		b.Provisional, b.Spent, b.Expired, debt = prov.Int64, spent.Int64, expired.Int64, dbt.Int64
+		if exp.Valid {
+			sums.add(exp.Int64, n.Int64)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return b, fmt.Errorf("ledger: read balance: %w", err)
+	}
+	if !known {
 		return b, fmt.Errorf("%w %s: no customer has this identifier", ErrUnknownCustomer, canon.Masked())
 	}
-	if err != nil {
-		return b, fmt.Errorf("ledger: look up customer: %w", err)
+	sums.fill(&b, debt)
+	return b, nil
+}
+
+// lotSums adds up an account's lots that hold points, by expiry: usable,
+// expired but not yet swept, and usable per day of expiry.
+type lotSums struct {
+	p               Program
+	now             int64
+	earned, expired int64
+	byDay           map[string]int64
+}
+
+func newLotSums(p Program, at time.Time) *lotSums {
+	return &lotSums{p: p, now: micros(at)}
+}
+
+func (s *lotSums) add(exp, n int64) {
+	switch {
+	case exp <= s.now:
+		s.expired += n
+	case exp == neverExpires:
+		s.earned += n
+	default:
+		s.earned += n
+		if s.byDay == nil {
+			s.byDay = map[string]int64{}
+		}
+		s.byDay[ExpiryDay(fromMicros(exp), s.p.Location)] += n
 	}
-	var id, debt int64
-	err = q.QueryRowContext(ctx, "SELECT id, provisional, spent, expired, debt FROM accounts WHERE program = ? AND customer_id = ?", p.ID, cid).
-		Scan(&id, &b.Provisional, &b.Spent, &b.Expired, &debt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return b, nil
+}
+
+// fill adds the sums to b, whose Expired already holds the swept points,
+// less the account's debt, with the expiry days in order.
+func (s *lotSums) fill(b *Balance, debt int64) {
+	b.Expired += s.expired
+	b.Earned += s.earned - debt
+	for d, n := range s.byDay {
+		b.Expiring = append(b.Expiring, Expiring{Date: d, Points: n})
 	}
-	if err != nil {
-		return b, fmt.Errorf("ledger: read account: %w", err)
-	}
-	return b, fillLots(ctx, q, p, &b, id, debt, at)
+	sort.Slice(b.Expiring, func(i, j int) bool { return b.Expiring[i].Date < b.Expiring[j].Date })
 }
 
 // fillLots adds the lots' part of a balance: usable, expired but not yet
@@ -109,31 +171,18 @@ func fillLots(ctx context.Context, q querier, p Program, b *Balance, accountID, 
 		return fmt.Errorf("ledger: read lots: %w", err)
 	}
 	defer rows.Close()
-	now := micros(at)
-	byDay := map[string]int64{}
+	sums := newLotSums(p, at)
 	for rows.Next() {
 		var exp, n int64
 		if err := rows.Scan(&exp, &n); err != nil {
 			return err
 		}
-		switch {
-		case exp <= now:
-			b.Expired += n
-		case exp == neverExpires:
-			b.Earned += n
-		default:
-			b.Earned += n
-			byDay[ExpiryDay(fromMicros(exp), p.Location)] += n
-		}
+		sums.add(exp, n)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	b.Earned -= debt
-	for d, n := range byDay {
-		b.Expiring = append(b.Expiring, Expiring{Date: d, Points: n})
-	}
-	sort.Slice(b.Expiring, func(i, j int) bool { return b.Expiring[i].Date < b.Expiring[j].Date })
+	sums.fill(b, debt)
 	return nil
 }
 

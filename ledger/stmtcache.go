@@ -59,33 +59,57 @@ func (c *stmtCache) close() {
 	c.stmts = nil
 }
 
-// cachedReader runs a read transaction's queries through the statement
-// cache; the queries it found missing are prepared after the transaction
-// (missed).
+// cachedReader runs reads through the statement cache: a read
+// transaction's queries (tx), or single statements on the pool (tx nil),
+// each its own snapshot. The queries it found missing are prepared by
+// prepareMissed.
 type cachedReader struct {
+	db     *sql.DB
 	tx     *sql.Tx
 	cache  *stmtCache
 	missed []string
 }
 
-func (r *cachedReader) stmt(query string) *sql.Stmt {
+func (r *cachedReader) stmt(ctx context.Context, query string) *sql.Stmt {
 	s, full := r.cache.get(query)
-	if s == nil && !full {
-		r.missed = append(r.missed, query)
+	if s == nil {
+		if !full {
+			r.missed = append(r.missed, query)
+		}
+		return nil
+	}
+	if r.tx != nil {
+		return r.tx.StmtContext(ctx, s)
 	}
 	return s
 }
 
 func (r *cachedReader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := r.stmt(query); s != nil {
-		return r.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	if s := r.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
 	}
-	return r.tx.QueryContext(ctx, query, args...)
+	if r.tx != nil {
+		return r.tx.QueryContext(ctx, query, args...)
+	}
+	return r.db.QueryContext(ctx, query, args...)
 }
 
 func (r *cachedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := r.stmt(query); s != nil {
-		return r.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	if s := r.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
 	}
-	return r.tx.QueryRowContext(ctx, query, args...)
+	if r.tx != nil {
+		return r.tx.QueryRowContext(ctx, query, args...)
+	}
+	return r.db.QueryRowContext(ctx, query, args...)
+}
+
+// prepareMissed prepares on the pool the queries that were missing. The
+// caller must hold none of its connections (its transaction ended, its
+// rows closed): preparing while holding one could wait for ever on a pool
+// whose connections are all held by reads doing the same.
+func (r *cachedReader) prepareMissed(ctx context.Context) {
+	for _, q := range r.missed {
+		r.cache.prepare(ctx, r.db, q)
+	}
 }
