@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -187,4 +189,71 @@ func (s *store) size(ctx context.Context) (int64, error) {
 	var n sql.NullInt64
 	err = db.QueryRowContext(ctx, "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = DATABASE()").Scan(&n)
 	return n.Int64, err
+}
+
+// settle waits for the bulk setup's writes to reach the disk, so that the
+// timed loads do not pay for them: SQLite's file is synced (the setup
+// wrote it with synchronous=OFF, leaving the kernel's dirty pages to
+// write back); MySQL's buffer pool is watched until its dirty pages are
+// down to 1% of it or stop falling for a minute, at most for limit. It
+// says what it waited for.
+func (s *store) settle(ctx context.Context, limit time.Duration) (string, error) {
+	start := time.Now()
+	if s.backend == backendSQLite {
+		for _, suffix := range []string{"", "-wal"} {
+			f, err := os.OpenFile(s.path+suffix, os.O_RDWR, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			err = f.Sync()
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return "", fmt.Errorf("sync %s: %w", s.path+suffix, err)
+			}
+		}
+		return fmt.Sprintf("file synced in %s", time.Since(start).Round(time.Millisecond)), nil
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	dirty := func() (n, total int64, err error) {
+		err = db.QueryRowContext(ctx, `SELECT
+			(SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'),
+			(SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_TOTAL')`).Scan(&n, &total)
+		return n, total, err
+	}
+	first, total, err := dirty()
+	if err != nil {
+		return "", fmt.Errorf("read the buffer pool's dirty pages: %w", err)
+	}
+	n, low, lowAt := first, first, start
+	for n > total/100 {
+		if time.Since(start) > limit {
+			return fmt.Sprintf("buffer pool dirty pages %s of %s, still %s after %s (gave up waiting)",
+				thousands(first), thousands(total), thousands(n), limit), nil
+		}
+		if time.Since(lowAt) > time.Minute {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Second):
+		}
+		if n, _, err = dirty(); err != nil {
+			return "", err
+		}
+		if n < low {
+			low, lowAt = n, time.Now()
+		}
+	}
+	return fmt.Sprintf("buffer pool dirty pages %s of %s, %s after %s", thousands(first), thousands(total), thousands(n),
+		time.Since(start).Round(time.Second)), nil
 }
