@@ -18,10 +18,13 @@ func TestBalanceOneSnapshot(t *testing.T) {
 		h.customer("web:snap")
 		h.credit("web:snap", credited, nil)
 		clock.Set(clock.Now().Add(time.Hour))
-		done := make(chan error, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done, stopped := make(chan error, 1), make(chan struct{})
+		defer func() { cancel(); <-stopped }() // a failed read stops the spends
 		go func() {
+			defer close(stopped)
 			for i := range spends {
-				err := l.Update(context.Background(), func(tx *Tx) error {
+				err := l.Update(ctx, func(tx *Tx) error {
 					_, err := tx.Spend(SpendRequest{Account: Account{"shop", "web:snap"},
 						Meta: Meta{Source: SourceWeb, Key: "snap" + strconv.Itoa(i)}, Amount: 1})
 					return err
@@ -56,7 +59,7 @@ func TestBalanceOneSnapshot(t *testing.T) {
 }
 
 // TestBalanceStatementPrepared: on SQLite a balance read prepares its
-// statement once, on the read pool, and the next reads reuse it.
+// statement once, on the read pool, and the next reads run it.
 func TestBalanceStatementPrepared(t *testing.T) {
 	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
 	h := newH(t, l)
@@ -73,5 +76,42 @@ func TestBalanceStatementPrepared(t *testing.T) {
 	wantBalance(t, h.balance("shop", "web:1", time.Time{}), 10, 0, 0, 0)
 	if again, _ := l.rstmts.get(balanceQuery); again != s {
 		t.Fatal("the second balance read prepared its statement again")
+	}
+	// Closed behind the ledger's back, the statement fails the next read:
+	// proof that reads run it rather than the text.
+	s.Close()
+	if _, err := l.Balance(h.ctx, Account{"shop", "web:1"}, time.Time{}); err == nil {
+		t.Fatal("a balance read with its prepared statement closed succeeded: reads do not run the prepared statement")
+	}
+}
+
+// TestBalanceFirstReadsTogether: more first reads at once than the read
+// pool has connections all finish; each prepares the statement only once
+// it has given its connection back, so none waits for a connection that
+// another holds while waiting too.
+func TestBalanceFirstReadsTogether(t *testing.T) {
+	l := openSQLite(t, &testClock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, rome)})
+	h := newH(t, l)
+	h.customer("web:1")
+	h.credit("web:1", 10, nil)
+	const readers = 64
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start, errs := make(chan struct{}), make(chan error, readers)
+	for range readers {
+		go func() {
+			<-start
+			_, err := l.Balance(ctx, Account{"shop", "web:1"}, time.Time{})
+			errs <- err
+		}()
+	}
+	close(start)
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Fatalf("a first balance read: %v", err)
+		}
+	}
+	if s, _ := l.rstmts.get(balanceQuery); s == nil {
+		t.Fatal("the balance statement is not prepared after the first reads")
 	}
 }

@@ -13,8 +13,8 @@ import (
 const maxCachedReads = 256
 
 // stmtCache keeps the SQLite read pool's prepared statements. SQLite
-// parsed the three statements of a balance read on every request, a fifth
-// of its cost; a *sql.Stmt of the pool is prepared once per connection
+// parsed the statements of a balance read on every request, a fifth of
+// its cost; a *sql.Stmt of the pool is prepared once per connection
 // and reused (database/sql keeps one per connection it ran on).
 type stmtCache struct {
 	mu    sync.Mutex

@@ -57,7 +57,7 @@ func (b *bench) readLedger(ctx context.Context, backend string) (*readLedger, er
 	if rl.size, err = s.size(ctx); err != nil {
 		return nil, err
 	}
-	settled, err := s.settle(ctx, 15*time.Minute)
+	settled, err := s.settle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -186,22 +186,31 @@ func (b *bench) rawReads(ctx context.Context, rl *readLedger) (loadResult, error
 	defer stmt.Close()
 	now := time.Now().UnixMicro()
 	res := runLoad(ctx, b.o.clients, b.o.warmup, b.o.duration, b.o.seed, func(ctx context.Context, _, _ int, rng *rand.Rand) error {
-		rows, err := stmt.QueryContext(ctx, benchProgram, string(p.ident(rng.IntN(p.Customers))))
+		ident := p.ident(rng.IntN(p.Customers))
+		rows, err := stmt.QueryContext(ctx, benchProgram, string(ident))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		var earned int64
+		known := false
 		for rows.Next() {
 			var id, prov, spent, expired, debt, exp, n sql.NullInt64
 			if err := rows.Scan(&id, &prov, &spent, &expired, &debt, &exp, &n); err != nil {
 				return err
 			}
+			known = true
 			if exp.Int64 > now {
 				earned += n.Int64
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !known {
+			return fmt.Errorf("customer %s is not in the ledger", ident)
+		}
+		return nil
 	})
 	if res.errs > 0 {
 		return res, fmt.Errorf("%d raw balance queries failed; the first: %s", res.errs, res.firstErr)

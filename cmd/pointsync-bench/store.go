@@ -194,10 +194,10 @@ func (s *store) size(ctx context.Context) (int64, error) {
 // settle waits for the bulk setup's writes to reach the disk, so that the
 // timed loads do not pay for them: SQLite's file is synced (the setup
 // wrote it with synchronous=OFF, leaving the kernel's dirty pages to
-// write back); MySQL's buffer pool is watched until its dirty pages are
-// down to 1% of it or stop falling for a minute, at most for limit. It
-// says what it waited for.
-func (s *store) settle(ctx context.Context, limit time.Duration) (string, error) {
+// write back); MySQL's ledger tables are flushed (FLUSH TABLES ... FOR
+// EXPORT writes their dirty pages from the buffer pool, which an idle
+// server may otherwise keep for ever). It says what it did.
+func (s *store) settle(ctx context.Context) (string, error) {
 	start := time.Now()
 	if s.backend == backendSQLite {
 		for _, suffix := range []string{"", "-wal"} {
@@ -223,37 +223,36 @@ func (s *store) settle(ctx context.Context, limit time.Duration) (string, error)
 		return "", err
 	}
 	defer db.Close()
-	dirty := func() (n, total int64, err error) {
-		err = db.QueryRowContext(ctx, `SELECT
-			(SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'),
-			(SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_TOTAL')`).Scan(&n, &total)
-		return n, total, err
-	}
-	first, total, err := dirty()
+	rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND engine = 'InnoDB'")
 	if err != nil {
-		return "", fmt.Errorf("read the buffer pool's dirty pages: %w", err)
+		return "", fmt.Errorf("list the ledger's tables: %w", err)
 	}
-	n, low, lowAt := first, first, start
-	for n > total/100 {
-		if time.Since(start) > limit {
-			return fmt.Sprintf("buffer pool dirty pages %s of %s, still %s after %s (gave up waiting)",
-				thousands(first), thousands(total), thousands(n), limit), nil
-		}
-		if time.Since(lowAt) > time.Minute {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Second):
-		}
-		if n, _, err = dirty(); err != nil {
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
 			return "", err
 		}
-		if n < low {
-			low, lowAt = n, time.Now()
-		}
+		tables = append(tables, "`"+t+"`")
 	}
-	return fmt.Sprintf("buffer pool dirty pages %s of %s, %s after %s", thousands(first), thousands(total), thousands(n),
-		time.Since(start).Round(time.Second)), nil
+	if err := rows.Close(); err != nil {
+		return "", err
+	}
+	if len(tables) == 0 {
+		return "", errors.New("the ledger's database has no InnoDB tables")
+	}
+	// The tables stay locked until UNLOCK TABLES on the same connection.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "FLUSH TABLES "+strings.Join(tables, ", ")+" FOR EXPORT"); err != nil {
+		return "", fmt.Errorf("flush the ledger's tables to disk: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		return "", fmt.Errorf("unlock the ledger's tables: %w", err)
+	}
+	return fmt.Sprintf("its %d tables flushed to disk (FLUSH TABLES ... FOR EXPORT) in %s", len(tables), time.Since(start).Round(time.Millisecond)), nil
 }

@@ -29,10 +29,10 @@ var allowed = map[string]string{
 		"their expressions from customerExpr; every value a ? parameter",
 	"ledger/migrate.go:Ledger.applyMigration": "the statements of the migration files embedded in the binary (ledger/migrations), split by statements",
 	"ledger/tx.go:Tx.Try":                     "SAVEPOINT, ROLLBACK TO and RELEASE of the savepoint pointsync_sp<depth>, named from an integer counter",
-	"ledger/stmtcache.go:cachedReader.QueryContext": "the read transaction's querier passes on the text of its callers, the ledger's read functions, " +
+	"ledger/stmtcache.go:cachedReader.QueryContext": "the reads' querier passes on the text of its callers, the ledger's read functions, " +
 		"whose calls through the querier interface are audited here like any other",
 	"ledger/stmtcache.go:cachedReader.QueryRowContext": "as cachedReader.QueryContext",
-	"ledger/read.go:Ledger.read": "prepares the texts the cachedReader of the same read transaction was given by its callers " +
+	"ledger/stmtcache.go:cachedReader.prepareMissed": "prepares the texts the same cachedReader was given by its callers " +
 		"(the ledger's read functions, audited at their calls)",
 }
 
