@@ -196,7 +196,8 @@ func (s *store) size(ctx context.Context) (int64, error) {
 // wrote it with synchronous=OFF, leaving the kernel's dirty pages to
 // write back); MySQL's ledger tables are flushed (FLUSH TABLES ... FOR
 // EXPORT writes their dirty pages from the buffer pool, which an idle
-// server may otherwise keep for ever). It says what it did.
+// server may otherwise keep for ever; a user without the RELOAD privilege
+// cannot, and the loads run all the same). It says what it did.
 func (s *store) settle(ctx context.Context) (string, error) {
 	start := time.Now()
 	if s.backend == backendSQLite {
@@ -249,7 +250,9 @@ func (s *store) settle(ctx context.Context) (string, error) {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "FLUSH TABLES "+strings.Join(tables, ", ")+" FOR EXPORT"); err != nil {
-		return "", fmt.Errorf("flush the ledger's tables to disk: %w", err)
+		// A user without the RELOAD privilege may not flush; the bench
+		// still runs, and the note says the loads may share the disk.
+		return fmt.Sprintf("its tables not flushed to disk (FLUSH TABLES ... FOR EXPORT: %v), so the server may still be writing them back during the timed loads", err), nil
 	}
 	if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		return "", fmt.Errorf("unlock the ledger's tables: %w", err)
