@@ -167,20 +167,10 @@ func (s *store) size(ctx context.Context) (int64, error) {
 	}
 	defer db.Close()
 	// InnoDB's table statistics lag behind a bulk load until analysed.
-	rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+	tables, err := mysqlTables(ctx, db)
 	if err != nil {
 		return 0, err
 	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		tables = append(tables, "`"+t+"`")
-	}
-	rows.Close()
 	if len(tables) > 0 {
 		if _, err := db.ExecContext(ctx, "ANALYZE TABLE "+strings.Join(tables, ", ")); err != nil {
 			return 0, err
@@ -224,24 +214,12 @@ func (s *store) settle(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND engine = 'InnoDB'")
+	tables, err := mysqlTables(ctx, db)
 	if err != nil {
-		return "", fmt.Errorf("list the ledger's tables: %w", err)
-	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return "", err
-		}
-		tables = append(tables, "`"+t+"`")
-	}
-	if err := rows.Close(); err != nil {
 		return "", err
 	}
 	if len(tables) == 0 {
-		return "", errors.New("the ledger's database has no InnoDB tables")
+		return "", errors.New("the ledger's database has no tables")
 	}
 	// The tables stay locked until UNLOCK TABLES on the same connection.
 	conn, err := db.Conn(ctx)
@@ -258,4 +236,23 @@ func (s *store) settle(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("unlock the ledger's tables: %w", err)
 	}
 	return fmt.Sprintf("its %d tables flushed to disk (FLUSH TABLES ... FOR EXPORT) in %s", len(tables), time.Since(start).Round(time.Millisecond)), nil
+}
+
+// mysqlTables lists the tables of db's database, each quoted for a
+// statement.
+func mysqlTables(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+	if err != nil {
+		return nil, fmt.Errorf("list the ledger's tables: %w", err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		tables = append(tables, "`"+t+"`")
+	}
+	return tables, rows.Err()
 }
