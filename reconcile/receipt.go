@@ -88,17 +88,15 @@ func (e *Engine) reconcileReceipt(tx *ledger.Tx, p Program, subject string, fres
 	if err != nil {
 		return save(fmt.Sprintf("till receipt %s: %v", r.Key(), err), "")
 	}
-	known, err := tx.Known(card)
-	if err != nil {
-		return err
-	}
-	if !known {
-		if !p.CreateCardCustomers {
-			return save(fmt.Sprintf("till receipt %s: card %s is not linked to a customer yet", r.Key(), card.Masked()), string(card))
-		}
+	if p.CreateCardCustomers {
+		// One look-up, not Known's and then EnsureCustomer's again.
 		if _, _, err := tx.EnsureCustomer(card); err != nil {
 			return err
 		}
+	} else if known, err := tx.Known(card); err != nil {
+		return err
+	} else if !known {
+		return save(fmt.Sprintf("till receipt %s: card %s is not linked to a customer yet", r.Key(), card.Masked()), string(card))
 	}
 	ckey, err := tx.CustomerKey(card)
 	if err != nil {
