@@ -411,14 +411,11 @@ func (l *Ledger) leaseTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if ctx.Value(inTxKey{}) == l {
 		return ErrNestedUpdate
 	}
-	var opts *sql.TxOptions
-	if l.backend == BackendMySQL {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	} else {
+	if l.backend != BackendMySQL {
 		l.lockWrite()
 		defer l.wmu.Unlock()
 	}
-	tx, err := l.w.BeginTx(ctx, opts)
+	tx, err := l.w.BeginTx(ctx, l.writeOpts)
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
