@@ -393,7 +393,7 @@ func (l *Ledger) settled(ctx context.Context, after int64, n int) (int64, error)
 // the highest (floor when none). Read committed takes no gap locks, so
 // the shared locks, held for one statement, hold up no insert.
 func (l *Ledger) waitMovements(ctx context.Context, query string, floor int64, args ...any) (int64, error) {
-	tx, err := l.w.BeginTx(ctx, l.writeOpts)
+	tx, err := l.w.BeginTx(ctx, nil) // read committed (readCommitted)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: begin: %w", err)
 	}

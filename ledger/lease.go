@@ -415,7 +415,7 @@ func (l *Ledger) leaseTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		l.lockWrite()
 		defer l.wmu.Unlock()
 	}
-	tx, err := l.w.BeginTx(ctx, l.writeOpts)
+	tx, err := l.w.BeginTx(ctx, nil) // MySQL: read committed (readCommitted)
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}

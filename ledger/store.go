@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -81,10 +82,6 @@ type Ledger struct {
 	group    writeQueue            // SQLite: the Updates waiting for the next transaction (group.go)
 	fence    atomic.Pointer[Lease] // set: every write transaction checks the lease first (SetFence)
 	hooks    hooks                 // SetNotifier, OnCommit
-	// writeOpts are a write transaction's options: on MySQL read
-	// committed, asked of each transaction (a SET TRANSACTION before it)
-	// unless every connection starts at it (openMySQL); nil on SQLite.
-	writeOpts *sql.TxOptions
 }
 
 // Open connects to the ledger database, applies pending migrations and
@@ -233,73 +230,54 @@ func (l *Ledger) openMySQL(o Options) error {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	db, err := openMySQLPool(cfg, o.StallTimeout)
-	if err != nil {
-		return err
-	}
-	l.writeOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	// Write transactions run at read committed. Made the session's own
-	// on every connection (a DSN parameter, which the driver sets as it
-	// connects), a transaction needs no SET TRANSACTION before it: one
-	// statement fewer for the server per write. The variable is
-	// tx_isolation on MariaDB before 11.1 and transaction_isolation on
-	// MySQL 8; a DSN that sets either itself keeps the per-transaction
-	// SET.
-	_, own1 := cfg.Params["transaction_isolation"]
-	_, own2 := cfg.Params["tx_isolation"]
-	if own1 || own2 {
-		l.w, l.r = db, db
-		return nil
-	}
-	name, err := isolationVariable(db)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	db.Close()
-	cfg.Params[name] = "'READ-COMMITTED'"
-	if db, err = openMySQLPool(cfg, o.StallTimeout); err != nil {
-		return err
-	}
-	l.w, l.r, l.writeOpts = db, db, nil
-	return nil
-}
-
-// openMySQLPool opens the ledger's MySQL pool and checks the server
-// answers.
-func openMySQLPool(cfg *mysql.Config, stall time.Duration) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: MySQL: %w", err)
+		return fmt.Errorf("ledger: MySQL: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(readCommitted{connector})
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxLifetime(30 * time.Minute)
-	if stall > 0 {
+	if o.StallTimeout > 0 {
 		// The pool lets idle connections go before the server closes them.
-		db.SetConnMaxIdleTime(stall / 2)
+		db.SetConnMaxIdleTime(o.StallTimeout / 2)
 	}
 	if err := db.Ping(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("ledger: connect to MySQL at %s: %w", cfg.Addr, err)
+		return fmt.Errorf("ledger: connect to MySQL at %s: %w", cfg.Addr, err)
 	}
-	return db, nil
+	l.w, l.r = db, db
+	return nil
 }
 
-// isolationVariable is the name of the server's session variable of the
-// transaction isolation level: transaction_isolation (MySQL 8, MariaDB
-// 11.1 and later) or tx_isolation (MariaDB before 11.1).
-func isolationVariable(db *sql.DB) (string, error) {
-	var level string
-	err := db.QueryRow("SELECT @@session.transaction_isolation").Scan(&level)
-	if err == nil {
-		return "transaction_isolation", nil
+// readCommitted makes read committed the level of every connection it
+// opens. The ledger's write transactions run at it: each statement sees
+// what committed before it, so reads that follow an account's lock see
+// the lots its previous holder wrote. As the connection's own level it
+// needs no SET TRANSACTION before each write (a statement fewer for the
+// server each time); reads that need one snapshot over several
+// statements ask for repeatable read themselves (Ledger.read). The
+// statement is the same on every MySQL and MariaDB version, where the
+// variable's name is not (tx_isolation, transaction_isolation), and it
+// comes after the DSN's own settings, so a level set there does not
+// change the writes'.
+type readCommitted struct{ driver.Connector }
+
+func (c readCommitted) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err2 := db.QueryRow("SELECT @@session.tx_isolation").Scan(&level); err2 == nil {
-		return "tx_isolation", nil
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("ledger: the MySQL driver's connection cannot run statements")
 	}
-	return "", fmt.Errorf("ledger: MySQL: read the transaction isolation level: %w", err)
+	if _, err := ex.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ledger: MySQL: set the connection's isolation level: %w", err)
+	}
+	return conn, nil
 }
 
 // Close releases the database handles.
@@ -378,10 +356,6 @@ func (l *Ledger) update(ctx context.Context, fn func(*Tx) error) error {
 // updateOne runs fn in a transaction of its own. On SQLite the caller
 // holds l.wmu.
 func (l *Ledger) updateOne(ctx context.Context, fn func(*Tx) error) error {
-	// On MySQL each statement sees what committed before it (read
-	// committed): reads that follow the account lock must see the lots
-	// the previous holder wrote.
-	opts := l.writeOpts
 	// On SQLite the transaction and its statements run under a context
 	// that is not cancelled, as a group's do (runGroupTx): when ctx ends
 	// the Update stops at its next statement (Tx.live) instead of having
@@ -396,7 +370,8 @@ func (l *Ledger) updateOne(ctx context.Context, fn func(*Tx) error) error {
 		}
 		txCtx, live = context.WithoutCancel(ctx), ctx
 	}
-	sqlTx, err := l.w.BeginTx(txCtx, opts)
+	// On MySQL at the connection's read committed (readCommitted).
+	sqlTx, err := l.w.BeginTx(txCtx, nil)
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
